@@ -1,0 +1,1 @@
+"""Helpers for ConvNets from Scratch: gradient checks, data and plots."""

@@ -1,0 +1,1 @@
+"""Instructor-side tools: reference solutions, releases, grading. Never shipped to students."""

@@ -13,7 +13,16 @@ _KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
 
 def _is_constant_assignment(node: ast.stmt) -> bool:
     value = getattr(node, "value", None)
-    return isinstance(node, ast.Assign | ast.AnnAssign) and value is not None and _literal(value)
+    if not isinstance(node, ast.Assign | ast.AnnAssign) or value is None:
+        return False
+    return _literal(value) or _dotted_name(value)
+
+
+def _dotted_name(node: ast.expr) -> bool:
+    """`name` or `module.name`: an alias of something already defined or imported."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
 
 
 def _literal(node: ast.expr) -> bool:
@@ -25,7 +34,7 @@ def _literal(node: ast.expr) -> bool:
 
 
 def definitions(assignment_id: str) -> str:
-    """The imports, functions, classes and constants of an assignment's non-test code cells."""
+    """The imports, functions, classes, constants and aliases of an assignment's non-test cells."""
     nb = read(source_path(assignment_id))
     parts = []
     for cell in nb.cells:
@@ -48,3 +57,10 @@ def load_reference(assignment_id: str) -> types.ModuleType:
     code = compile(definitions(assignment_id), module.__file__, "exec")
     exec(code, module.__dict__)
     return module
+
+
+def __getattr__(name: str) -> types.ModuleType:
+    """`from instructor.reference import a1_fully_connected` gives that assignment's reference."""
+    if name.startswith("a") and name[1:2].isdigit():
+        return load_reference(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,335 @@
+"""Figures for the course: image grids, filters, activations, sliding windows, training curves.
+
+Every function returns a matplotlib Figure (made with pyplot, so it shows in notebooks by itself;
+write `fig = plot_...(...)` or end the line with `;` to avoid a second copy as the cell's output).
+"""
+
+import math
+import numbers
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Patch, Rectangle
+
+__all__ = [
+    "coverage_map",
+    "plot_activation_maps",
+    "plot_coverage",
+    "plot_filters",
+    "plot_images",
+    "plot_sliding_window",
+    "plot_training_curves",
+]
+
+PAD_COLOUR = "#d0d0d0"
+INPUT_COLOUR = "#dbe9f6"
+WINDOW_COLOUR = "#d62728"
+
+
+# ---------------------------------------------------------------------------- input checks
+
+
+def _check_int(v, name, minimum):
+    """Return v as int, or raise naming the argument when it is not an int >= minimum."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {type(v).__name__} {v!r}")
+    if v < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {v}")
+    return int(v)
+
+
+def _check_array(a, name, ndims, shape_text):
+    """Return a as a finite real ndarray with ndim in ndims, or raise naming the argument."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array; got {type(a).__name__}")
+    if a.ndim not in ndims:
+        raise ValueError(f"{name} must have shape {shape_text}; got shape {a.shape}")
+    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)
+            or a.dtype == np.bool_):
+        raise TypeError(f"{name} must hold real numbers; got dtype {a.dtype}")
+    if a.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {a.shape}")
+    a = a.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must contain only finite numbers; it contains nan or inf")
+    return a
+
+
+def _check_title(title):
+    """Raise unless title is None or a str."""
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a string or None; got {type(title).__name__}")
+
+
+def _check_window(H, W, F, stride, pad):
+    """Validate window geometry; return (H, W, F, stride, pad, H_out, W_out)."""
+    H = _check_int(H, "H", 1)
+    W = _check_int(W, "W", 1)
+    F = _check_int(F, "F", 1)
+    stride = _check_int(stride, "stride", 1)
+    pad = _check_int(pad, "pad", 0)
+    if F > H + 2 * pad or F > W + 2 * pad:
+        raise ValueError(
+            f"F must fit in the padded input: F={F} but the padded input is "
+            f"{H + 2 * pad}x{W + 2 * pad} (H={H}, W={W}, pad={pad})"
+        )
+    H_out = 1 + (H + 2 * pad - F) // stride
+    W_out = 1 + (W + 2 * pad - F) // stride
+    return H, W, F, stride, pad, H_out, W_out
+
+
+def _grid(n, ncols, panel=1.4, extra_width=0.0):
+    """Figure with n image panels on a grid of at most ncols columns; returns (fig, axes)."""
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(panel * ncols + extra_width, panel * nrows + 0.6), squeeze=False
+    )
+    axes = axes.ravel()
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+# ---------------------------------------------------------------------------- image grids
+
+
+def _to_display(img):
+    """(C, H, W) with C in {1, 3} -> (H, W) or (H, W, 3) in [0, 1]; rescales if out of range."""
+    lo, hi = img.min(), img.max()
+    if lo < 0 or hi > 1:
+        img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+    return img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
+
+
+def plot_images(images, labels=None, ncols=8, title=None):
+    """Grid of images (N, C, H, W) with C in {1, 3}, or (N, H, W); labels: N captions."""
+    images = _check_array(images, "images", (3, 4), "(N, C, H, W) or (N, H, W)")
+    if images.ndim == 3:
+        images = images[:, None]  # (N, 1, H, W)
+    if images.shape[1] not in (1, 3):
+        raise ValueError(
+            f"images must have 1 (grey) or 3 (RGB) channels; got shape {images.shape}"
+        )
+    N = images.shape[0]
+    if labels is not None:
+        if isinstance(labels, str) or not hasattr(labels, "__len__") or len(labels) != N:
+            raise ValueError(
+                f"labels must be a sequence with one caption per image ({N}); got {labels!r:.80}"
+            )
+    ncols = _check_int(ncols, "ncols", 1)
+    _check_title(title)
+    fig, axes = _grid(N, ncols)
+    for k, ax in enumerate(axes):
+        shown = _to_display(images[k])
+        ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1,
+                  interpolation="nearest")
+        if labels is not None:
+            ax.set_title(str(labels[k]), fontsize=9)
+    fig.suptitle(title if title is not None else f"{N} image{'s' if N != 1 else ''}")
+    return fig
+
+
+def plot_filters(w, ncols=8, title=None):
+    """Conv filters w (F, C, HH, WW): RGB panels if C == 3, else one diverging panel per channel."""
+    w = _check_array(w, "w", (4,), "(F, C, HH, WW)")
+    F, C = w.shape[:2]
+    ncols = _check_int(ncols, "ncols", 1)
+    _check_title(title)
+    default = f"{F} filters of shape {C}x{w.shape[2]}x{w.shape[3]}"
+    if C == 3:
+        fig, axes = _grid(F, ncols)
+        for k, ax in enumerate(axes):
+            f = w[k]
+            lo, hi = f.min(), f.max()
+            ax.imshow(((f - lo) / (hi - lo) if hi > lo else f * 0 + 0.5).transpose(1, 2, 0),
+                      interpolation="nearest")
+            ax.set_title(f"filter {k}", fontsize=9)
+        fig.suptitle((title or default) + "\n(each filter scaled to its own min..max)")
+        return fig
+    m = float(np.abs(w).max()) or 1.0
+    fig, axes = _grid(F * C, ncols, extra_width=1.0)
+    im = None
+    for k, ax in enumerate(axes):
+        f, c = divmod(k, C)
+        im = ax.imshow(w[f, c], cmap="RdBu_r", vmin=-m, vmax=m, interpolation="nearest")
+        ax.set_title(f"filter {f}" if C == 1 else f"f{f} c{c}", fontsize=9)
+    fig.colorbar(im, ax=list(axes), label="weight", shrink=0.8)
+    fig.suptitle(title or default)
+    return fig
+
+
+def plot_activation_maps(maps, ncols=8, title=None):
+    """Activation maps (C, H, W) of one image, one panel per channel on a shared colour scale."""
+    maps = _check_array(maps, "maps", (3,), "(C, H, W)")
+    ncols = _check_int(ncols, "ncols", 1)
+    _check_title(title)
+    C = maps.shape[0]
+    lo, hi = float(maps.min()), float(maps.max())
+    fig, axes = _grid(C, ncols, extra_width=1.0)
+    im = None
+    for k, ax in enumerate(axes):
+        im = ax.imshow(maps[k], cmap="viridis", vmin=lo, vmax=hi if hi > lo else lo + 1,
+                       interpolation="nearest")
+        ax.set_title(f"channel {k}", fontsize=9)
+    fig.colorbar(im, ax=list(axes), label="activation", shrink=0.8)
+    fig.suptitle(title or f"{C} activation maps of size {maps.shape[1]}x{maps.shape[2]}")
+    return fig
+
+
+# ---------------------------------------------------------------------------- sliding windows
+
+
+def coverage_map(H, W, F, stride, pad):
+    """How many F x F windows (given stride, pad) touch each input pixel: int64 (H, W)."""
+    H, W, F, stride, pad, H_out, W_out = _check_window(H, W, F, stride, pad)
+
+    def counts(n, n_out):
+        c = np.zeros(n + 2 * pad, dtype=np.int64)  # along one padded axis
+        for i in range(n_out):
+            c[i * stride:i * stride + F] += 1
+        return c[pad:pad + n]  # (n,)
+
+    return np.outer(counts(H, H_out), counts(W, W_out))  # (H, W): windows are products
+
+
+def _padded_axes(ax, H, W, pad):
+    """Set limits, ticks (input coordinates; padding is -1, H, ...) and labels on ax."""
+    Hp, Wp = H + 2 * pad, W + 2 * pad
+    ax.set_xlim(-0.5, Wp - 0.5)
+    ax.set_ylim(Hp - 0.5, -0.5)
+    ax.set_aspect("equal")
+    step_x = max(1, Wp // 16)
+    step_y = max(1, Hp // 16)
+    ax.set_xticks(range(0, Wp, step_x), [str(c - pad) for c in range(0, Wp, step_x)])
+    ax.set_yticks(range(0, Hp, step_y), [str(r - pad) for r in range(0, Hp, step_y)])
+    ax.set_xlabel("input column")
+    ax.set_ylabel("input row")
+
+
+def plot_sliding_window(H, W, F, stride, pad, position=(0, 0)):
+    """Padded H x W input, the F x F window of output pixel position=(i, j), and the output grid."""
+    H, W, F, stride, pad, H_out, W_out = _check_window(H, W, F, stride, pad)
+    if (not isinstance(position, tuple | list) or len(position) != 2
+            or any(isinstance(p, bool) or not isinstance(p, numbers.Integral) for p in position)):
+        raise TypeError(f"position must be a pair of integers (i, j); got {position!r}")
+    i, j = int(position[0]), int(position[1])
+    if not (0 <= i < H_out and 0 <= j < W_out):
+        raise ValueError(
+            f"position must be an output pixel (i, j) with 0 <= i < {H_out} and 0 <= j < {W_out} "
+            f"(the output is {H_out}x{W_out}); got {tuple(position)}"
+        )
+    Hp, Wp = H + 2 * pad, W + 2 * pad
+    fig, (ax, ax_out) = plt.subplots(
+        1, 2, figsize=(9, 4.8), gridspec_kw={"width_ratios": [Wp, max(W_out, 3)]}
+    )
+    for r in range(Hp):
+        for c in range(Wp):
+            inside = pad <= r < pad + H and pad <= c < pad + W
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=INPUT_COLOUR if inside
+                                   else PAD_COLOUR, edgecolor="white", linewidth=1))
+            if not inside and Hp * Wp <= 400:
+                ax.text(c, r, "0", ha="center", va="center", fontsize=8, color="#555555")
+    r0, c0 = i * stride, j * stride  # window's top-left corner in padded coordinates
+    ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), F, F, facecolor=WINDOW_COLOUR, alpha=0.25,
+                           edgecolor=WINDOW_COLOUR, linewidth=2.5))
+    _padded_axes(ax, H, W, pad)
+    rows, cols = f"{r0 - pad}..{r0 - pad + F - 1}", f"{c0 - pad}..{c0 - pad + F - 1}"
+    ax.set_title(f"input {H}x{W} with pad={pad}: window F={F} at rows {rows}, cols {cols}",
+                 fontsize=9)
+    ax.legend(handles=[Patch(facecolor=INPUT_COLOUR, label="input pixel"),
+                       Patch(facecolor=PAD_COLOUR, label="zero padding"),
+                       Patch(facecolor=WINDOW_COLOUR, alpha=0.4, label=f"{F}x{F} window")],
+              loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8, frameon=False)
+    for r in range(H_out):
+        for c in range(W_out):
+            here = (r, c) == (i, j)
+            ax_out.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, edgecolor="white",
+                                       facecolor=WINDOW_COLOUR if here else "#eeeeee"))
+    ax_out.set_xlim(-0.5, max(W_out, 1) - 0.5)
+    ax_out.set_ylim(max(H_out, 1) - 0.5, -0.5)
+    ax_out.set_aspect("equal")
+    ax_out.set_xticks(range(W_out))
+    ax_out.set_yticks(range(H_out))
+    ax_out.set_xlabel("output column j")
+    ax_out.set_ylabel("output row i")
+    ax_out.set_title(f"output {H_out}x{W_out}: pixel ({i}, {j})", fontsize=9)
+    fig.suptitle(
+        f"Sliding window: F={F}, stride={stride}, pad={pad}    "
+        f"H' = 1 + (H + 2*pad - F) // stride = 1 + ({H} + {2 * pad} - {F}) // {stride} = {H_out}"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_coverage(H, W, F, stride, pad):
+    """Heat map of coverage_map(H, W, F, stride, pad) with counts; never-touched pixels hatched."""
+    counts = coverage_map(H, W, F, stride, pad)  # (H, W), also validates
+    fig, ax = plt.subplots(figsize=(1.0 + 0.45 * W + 1.5, 1.2 + 0.45 * H))
+    im = ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(1, int(counts.max())),
+                   interpolation="nearest")
+    fig.colorbar(im, ax=ax, label="windows touching the pixel", shrink=0.8)
+    if H * W <= 900:
+        for r in range(H):
+            for c in range(W):
+                dark = counts[r, c] > 0.6 * counts.max()
+                ax.text(c, r, str(counts[r, c]), ha="center", va="center", fontsize=7,
+                        color="white" if dark else "black")
+    missed = np.argwhere(counts == 0)
+    for r, c in missed:
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///",
+                               edgecolor=WINDOW_COLOUR, linewidth=1.5))
+    handles = [Patch(facecolor="white", edgecolor=WINDOW_COLOUR, hatch="///",
+                     label=f"never touched ({len(missed)} pixel{'s' if len(missed) != 1 else ''})")]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=8,
+              frameon=False)
+    ax.set_xlabel("input column")
+    ax.set_ylabel("input row")
+    ax.set_title(f"Coverage of a {H}x{W} input: F={F}, stride={stride}, pad={pad}")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------- training
+
+
+def plot_training_curves(history):
+    """Loss curves (left) and accuracy curves (right) from history: dict name -> list of floats."""
+    if not isinstance(history, dict) or not history:
+        raise TypeError(
+            "history must be a non-empty dict name -> list of floats, "
+            f"e.g. {{'loss': [...], 'train_acc': [...]}}; got {history!r:.80}"
+        )
+    series = {}
+    for name, values in history.items():
+        if not isinstance(name, str):
+            raise TypeError(f"history keys must be strings; got {name!r}")
+        try:
+            v = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"history[{name!r}] must be a list of numbers") from e
+        if v.ndim != 1 or v.size == 0:
+            raise ValueError(
+                f"history[{name!r}] must be a non-empty list of numbers; got {values!r:.80}"
+            )
+        series[name] = v
+    accs = {k: v for k, v in series.items() if "acc" in k.lower()}
+    losses = {k: v for k, v in series.items() if k not in accs}
+    groups = [(g, label) for g, label in ((losses, "loss"), (accs, "accuracy")) if g]
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 4), squeeze=False)
+    same_length = len({len(v) for v in series.values()}) == 1
+    for ax, (group, label) in zip(axes[0], groups, strict=True):
+        for name, v in group.items():
+            ax.plot(np.arange(1, len(v) + 1), v, marker="o" if len(v) <= 30 else None,
+                    markersize=3, label=name)
+        ax.set_xlabel("epoch" if same_length or label == "accuracy" else "iteration")
+        ax.set_ylabel(label)
+        ax.set_title(label.capitalize())
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("Training curves")
+    fig.tight_layout()
+    return fig

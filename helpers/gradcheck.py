@@ -221,16 +221,17 @@ def _rel_errors(a, b):
     return np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
 
 
+def _as_numbers(v, name):
+    """v as a float64 array, or TypeError naming the argument."""
+    arr = np.asarray(v) if v is not None else None
+    if arr is None or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"{name} must be a number or an array of numbers; got {type(v).__name__}")
+    return arr.astype(np.float64)
+
+
 def rel_error(a, b):
     """Max elementwise relative error |a - b| / max(1e-8, |a| + |b|) of same-shape a, b: float."""
-    try:
-        a_arr = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"a must be a number or an array of numbers; got {type(a).__name__}") from e
-    try:
-        b_arr = np.asarray(b, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"b must be a number or an array of numbers; got {type(b).__name__}") from e
+    a_arr, b_arr = _as_numbers(a, "a"), _as_numbers(b, "b")
     if a_arr.shape != b_arr.shape:
         raise ValueError(
             f"a and b must have the same shape; got a with shape {a_arr.shape} "

@@ -10,6 +10,7 @@ import numbers
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "coverage_map",
@@ -235,7 +236,7 @@ def plot_sliding_window(H, W, F, stride, pad, position=(0, 0)):
                 ax.text(c, r, "0", ha="center", va="center", fontsize=8, color="#555555")
     r0, c0 = i * stride, j * stride  # window's top-left corner in padded coordinates
     ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), F, F, facecolor=WINDOW_COLOUR, alpha=0.25,
-                           edgecolor=WINDOW_COLOUR, linewidth=2.5))
+                           edgecolor=WINDOW_COLOUR, linewidth=2.5, clip_on=False))
     _padded_axes(ax, H, W, pad)
     rows, cols = f"{r0 - pad}..{r0 - pad + F - 1}", f"{c0 - pad}..{c0 - pad + F - 1}"
     ax.set_title(f"input {H}x{W} with pad={pad}: window F={F} at rows {rows}, cols {cols}",
@@ -271,7 +272,9 @@ def plot_coverage(H, W, F, stride, pad):
     fig, ax = plt.subplots(figsize=(1.0 + 0.45 * W + 1.5, 1.2 + 0.45 * H))
     im = ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(1, int(counts.max())),
                    interpolation="nearest")
-    fig.colorbar(im, ax=ax, label="windows touching the pixel", shrink=0.8)
+    bar = fig.colorbar(im, ax=ax, label="windows touching the pixel", shrink=0.8)
+    bar.locator = MaxNLocator(integer=True)
+    bar.update_ticks()
     if H * W <= 900:
         for r in range(H):
             for c in range(W):
@@ -326,6 +329,7 @@ def plot_training_curves(history):
             ax.plot(np.arange(1, len(v) + 1), v, marker="o" if len(v) <= 30 else None,
                     markersize=3, label=name)
         ax.set_xlabel("epoch" if same_length or label == "accuracy" else "iteration")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label)
         ax.set_title(label.capitalize())
         ax.grid(alpha=0.3)

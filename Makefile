@@ -26,5 +26,18 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
+release: $(STAMP)
+	$(PY) -m instructor.release
+
+collect: $(STAMP)
+	@test -n "$(ZIP)" && test -n "$(ASSIGNMENT)" || { echo "usage: make collect ZIP=path/to/lms_download.zip ASSIGNMENT=a2_convolution"; exit 2; }
+	$(PY) -m instructor.collect --assignment "$(ASSIGNMENT)" "$(ZIP)"
+
+grade: $(STAMP)
+	$(PY) -m instructor.grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(JOBS),--jobs $(JOBS))
+
+feedback: $(STAMP)
+	$(PY) -m instructor.grade --feedback-only
+
 clean:
 	rm -rf $(VENV) dist .pytest_cache .ruff_cache

@@ -50,3 +50,13 @@ c.GenerateFeedback.preprocessors = [
 
 # Execution of student code.
 c.Execute.timeout = 60
+
+# `nbgrader zip_collect` (python -m instructor.collect): file names in an LMS download, Canvas
+# style: <name>_[late_]<user id>_<submission id>_<file>[-<n>].ipynb, for example
+# smithjane_12345_67890_a2_convolution.ipynb or smithjane_late_12345_67891_a2_convolution-1.ipynb
+# (Canvas appends -1, -2, ... to a resubmitted file's name). The student id is <name>.
+c.FileNameCollectorPlugin.named_regexp = (
+    r"^(?:.*[/\\])?(?P<student_id>[A-Za-z0-9]+)_(?:late_|LATE_)?(?P<user_id>\d+)_"
+    r"(?P<submission_id>\d+)_(?P<file_id>.+?)(?:-\d+)?\.ipynb$"
+)
+c.ZipCollectApp.strict = False  # a misnamed notebook is collected; grading reports it

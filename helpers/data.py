@@ -175,7 +175,7 @@ def _resize(img, size):
     H2, W2 = size
     A = _area_weights(img.shape[1], H2)  # (H2, H)
     B = _area_weights(img.shape[2], W2)  # (W2, W)
-    return np.einsum("ij,cjk,lk->cil", A, img, B)  # (C, H2, W2)
+    return A @ img @ B.T  # (H2, H) @ (C, H, W) @ (W, W2) -> (C, H2, W2)
 
 
 def _check_size(size, name="size"):

@@ -1,0 +1,199 @@
+"""helpers.plots: figures build under Agg, are labelled, and validate inputs; coverage counts."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from helpers.plots import (
+    WINDOW_COLOUR,
+    coverage_map,
+    plot_activation_maps,
+    plot_coverage,
+    plot_filters,
+    plot_images,
+    plot_sliding_window,
+    plot_training_curves,
+)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def titles(fig):
+    """Suptitle and all axes titles of fig."""
+    found = [fig.get_suptitle()] + [ax.get_title() for ax in fig.axes]
+    return [t for t in found if t]
+
+
+def colourbar_labels(fig):
+    """Labels of the axes that look like colour bars (label on the y axis, no title)."""
+    return [ax.get_ylabel() for ax in fig.axes if not ax.get_title() and ax.get_ylabel()]
+
+
+def brute_force_coverage(H, W, F, stride, pad):
+    """Count windows touching each pixel by walking every window over the padded input."""
+    counts = np.zeros((H, W), dtype=int)
+    for top in range(-pad, H + pad - F + 1, stride):
+        for left in range(-pad, W + pad - F + 1, stride):
+            for r in range(top, top + F):
+                for c in range(left, left + F):
+                    if 0 <= r < H and 0 <= c < W:
+                        counts[r, c] += 1
+    return counts
+
+
+# ---------------------------------------------------------------------------- image grids
+
+
+def test_plot_images_grey_and_rgb():
+    rng = np.random.default_rng(0)
+    fig = plot_images(rng.random((5, 1, 8, 8)), labels=[3, 1, 4, 1, 5], ncols=3, title="digits")
+    assert isinstance(fig, Figure) and fig.get_suptitle() == "digits"
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == ["3", "1", "4", "1", "5"]
+    assert len(fig.axes) == 6  # a 2 x 3 grid, one panel hidden
+    fig = plot_images(rng.normal(size=(2, 3, 6, 6)))  # out-of-range values are rescaled
+    assert isinstance(fig, Figure) and titles(fig)
+    assert isinstance(plot_images(rng.random((3, 6, 6))), Figure)  # (N, H, W)
+
+
+def test_plot_filters_rgb_and_grey():
+    rng = np.random.default_rng(0)
+    fig = plot_filters(rng.normal(size=(4, 3, 5, 5)), title="conv1")
+    assert isinstance(fig, Figure) and "conv1" in fig.get_suptitle()
+    fig = plot_filters(rng.normal(size=(6, 1, 3, 3)))
+    assert "weight" in colourbar_labels(fig) and titles(fig)
+    fig = plot_filters(rng.normal(size=(2, 4, 3, 3)))
+    assert sum(ax.get_visible() and bool(ax.get_title()) for ax in fig.axes) == 8
+
+
+def test_plot_activation_maps():
+    fig = plot_activation_maps(np.random.default_rng(0).random((6, 8, 8)), ncols=4)
+    assert isinstance(fig, Figure) and fig.get_suptitle()
+    assert "activation" in colourbar_labels(fig)
+    panel_titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert panel_titles == [f"channel {k}" for k in range(6)]
+
+
+# ---------------------------------------------------------------------------- sliding windows
+
+
+@pytest.mark.parametrize(
+    "H, W, F, stride, pad",
+    [(5, 5, 3, 1, 0), (5, 5, 3, 1, 1), (7, 7, 3, 2, 1), (8, 8, 3, 3, 0), (7, 6, 2, 3, 0),
+     (6, 9, 4, 2, 2), (1, 1, 1, 1, 0), (4, 5, 5, 1, 1), (10, 7, 3, 4, 3)],
+)
+def test_coverage_map_matches_brute_force(H, W, F, stride, pad):
+    counts = coverage_map(H, W, F, stride, pad)
+    assert counts.shape == (H, W) and np.issubdtype(counts.dtype, np.integer)
+    assert np.array_equal(counts, brute_force_coverage(H, W, F, stride, pad))
+
+
+def test_coverage_map_known_cases():
+    c = coverage_map(5, 5, 3, 1, 0)
+    assert c[0, 0] == 1 and c[2, 2] == 9  # the corner is in one window, the centre in all nine
+    c = coverage_map(5, 5, 3, 1, 1)
+    assert c[0, 0] == 4  # zero padding lets four windows reach the corner
+    c = coverage_map(7, 7, 2, 3, 0)  # stride larger than the window: gaps
+    assert np.all(c[:, 2] == 0) and np.all(c[2, :] == 0) and c[0, 0] == 1
+    c = coverage_map(8, 8, 3, 3, 0)  # windows do not fit evenly: the last two rows are dropped
+    assert np.all(c[6:] == 0) and np.all(c[:6, :6] == 1)
+
+
+def test_plot_sliding_window_draws_window_at_position():
+    fig = plot_sliding_window(5, 6, 3, 2, 1, position=(1, 2))
+    assert isinstance(fig, Figure)
+    suptitle = fig.get_suptitle()
+    assert "F=3" in suptitle and "stride=2" in suptitle and "pad=1" in suptitle
+    ax = fig.axes[0]
+    windows = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_width() == 3
+               and p.get_height() == 3]
+    assert len(windows) == 1
+    x0, y0 = windows[0].get_xy()  # padded coordinates: output (i, j) starts at (i * S, j * S)
+    assert (x0 + 0.5, y0 + 0.5) == (2 * 2, 1 * 2)
+    pad_cells = [p for p in ax.patches if p.get_width() == 1
+                 and to_hex(p.get_facecolor()) == "#d0d0d0"]
+    assert len(pad_cells) == (5 + 2) * (6 + 2) - 5 * 6
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "zero padding" in legend and "input pixel" in legend
+    assert ax.get_xlabel() and ax.get_ylabel() and fig.axes[1].get_title()
+
+
+def test_plot_coverage_marks_never_touched_pixels():
+    H, W, F, stride, pad = 8, 8, 3, 3, 0
+    fig = plot_coverage(H, W, F, stride, pad)
+    assert isinstance(fig, Figure) and titles(fig)
+    ax = fig.axes[0]
+    hatched = [p for p in ax.patches if p.get_hatch()]
+    missed = int(np.sum(coverage_map(H, W, F, stride, pad) == 0))
+    assert missed > 0 and len(hatched) == missed
+    legend = " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    assert "never touched" in legend and str(missed) in legend
+    assert "windows touching the pixel" in colourbar_labels(fig)
+    numbers = [t.get_text() for t in ax.texts]
+    assert len(numbers) == H * W and numbers.count("0") == missed
+    assert to_hex(hatched[0].get_edgecolor()) == WINDOW_COLOUR
+
+
+def test_window_errors_name_the_argument():
+    cases = [
+        (lambda: coverage_map(5, 5, 7, 1, 0), ValueError, "F must fit"),
+        (lambda: coverage_map(5, 5, 3, 0, 0), ValueError, "stride must be an integer >= 1"),
+        (lambda: coverage_map(5, 5, 3, 1, -1), ValueError, "pad must be an integer >= 0"),
+        (lambda: coverage_map(5.0, 5, 3, 1, 0), TypeError, "H must be an integer"),
+        (lambda: coverage_map(5, 0, 3, 1, 0), ValueError, "W must be"),
+        (lambda: plot_coverage(5, 5, True, 1, 0), TypeError, "F must be an integer"),
+        (lambda: plot_sliding_window(5, 5, 3, 1, 0, position=(3, 0)), ValueError,
+         r"position must be an output pixel.*3x3"),
+        (lambda: plot_sliding_window(5, 5, 3, 1, 0, position=(0,)), TypeError, "position"),
+        (lambda: plot_sliding_window(5, 5, 3, 1, 0, position=(0.0, 1)), TypeError, "position"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message):
+            call()
+
+
+# ---------------------------------------------------------------------------- training
+
+
+def test_plot_training_curves_separates_loss_and_accuracy():
+    history = {"loss": [2.3, 1.5, 0.9, 0.7], "train_acc": [0.3, 0.6, 0.8],
+               "val_acc": [0.3, 0.5, 0.7]}
+    fig = plot_training_curves(history)
+    assert isinstance(fig, Figure) and fig.get_suptitle()
+    loss_ax, acc_ax = fig.axes
+    assert loss_ax.get_ylabel() == "loss" and acc_ax.get_ylabel() == "accuracy"
+    assert [line.get_label() for line in loss_ax.get_lines()] == ["loss"]
+    assert [line.get_label() for line in acc_ax.get_lines()] == ["train_acc", "val_acc"]
+    assert list(loss_ax.get_lines()[0].get_ydata()) == history["loss"]
+    assert loss_ax.get_xlabel() and acc_ax.get_xlabel()
+    assert len(plot_training_curves({"loss": [1.0, 0.5]}).axes) == 1
+
+
+def test_plot_errors_name_the_argument():
+    rng = np.random.default_rng(0)
+    cases = [
+        (lambda: plot_images([1, 2]), TypeError, "images must be a numpy array"),
+        (lambda: plot_images(rng.random((2, 2, 4, 4))), ValueError, "images must have 1"),
+        (lambda: plot_images(rng.random((4, 4))), ValueError, "images must have shape"),
+        (lambda: plot_images(rng.random((2, 4, 4)), labels=[1]), ValueError, "labels must"),
+        (lambda: plot_images(rng.random((2, 4, 4)), ncols=0), ValueError, "ncols must"),
+        (lambda: plot_images(rng.random((2, 4, 4)), title=3), TypeError, "title must"),
+        (lambda: plot_images(np.full((1, 4, 4), np.nan)), ValueError, "images must contain"),
+        (lambda: plot_filters(rng.random((2, 3, 3))), ValueError, r"w must have shape \(F, C"),
+        (lambda: plot_activation_maps(rng.random((2, 3, 3, 3))), ValueError, "maps must have"),
+        (lambda: plot_activation_maps(np.zeros((0, 3, 3))), ValueError, "maps must not be empty"),
+        (lambda: plot_training_curves([1.0]), TypeError, "history must be a non-empty dict"),
+        (lambda: plot_training_curves({}), TypeError, "history must be a non-empty dict"),
+        (lambda: plot_training_curves({"loss": []}), ValueError, r"history\['loss'\]"),
+        (lambda: plot_training_curves({"loss": ["a"]}), TypeError, r"history\['loss'\]"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message):
+            call()

@@ -7,19 +7,24 @@ given on its command line.
 
 import os
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
+    AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
     ClearOutput,
     DeduplicateIds,
     GetGrades,
+    IgnorePattern,
+    LimitOutput,
     OverwriteCells,
     OverwriteKernelspec,
+    SaveAutoGrades,
 )
 
 from instructor.feedback import ScrubHiddenTests
 from instructor.normalize import NormalizeCells
+from instructor.sandbox import HardenedExecute
 
 c = get_config()  # noqa: F821 (injected by traitlets)
 
@@ -48,8 +53,22 @@ c.GenerateFeedback.preprocessors = [
     CSSHTMLHeaderPreprocessor,
 ]
 
-# Execution of student code.
-c.Execute.timeout = 60
+# Execution: student cells run in a sandboxed worker process, test cells in a separate judge
+# process (instructor/sandbox.py), in place of nbgrader's Execute. Problems (time or memory limit,
+# crash, truncated output) are kept in the notebook's metadata; grades.csv reports them.
+c.Autograde.autograde_preprocessors = [
+    HardenedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.HardenedExecute.cell_timeout = 60.0  # seconds per cell
+c.HardenedExecute.total_timeout = 600.0  # seconds per notebook
+c.HardenedExecute.memory_mb = 2048
+c.HardenedExecute.output_bytes = 100_000  # kept per cell
 
 # `nbgrader zip_collect` (python -m instructor.collect): file names in an LMS download, Canvas
 # style: <name>_[late_]<user id>_<submission id>_<file>[-<n>].ipynb, for example

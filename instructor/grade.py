@@ -29,22 +29,14 @@ from pathlib import Path
 import nbformat
 
 from .notebooks import ROOT
+from .sandbox import Limits
 
 COURSE = ROOT / "assignments"
 GRADING = ".grading"  # under the course root: staged submissions, cache, logs, state
 CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "detail")
 MAX_NOTEBOOK_BYTES = 50_000_000
 ENGINE_METADATA = "hardened_grading"
-
-
-@dataclass
-class GradingLimits:
-    """Resource limits for running one submission."""
-
-    cell_timeout: float = 60.0
-    total_timeout: float = 600.0
-    memory_mb: int = 2048
-    output_bytes: int = 1_000_000
+LIMIT_NAMES = ("cell_timeout", "total_timeout", "memory_mb", "output_bytes")
 
 
 @dataclass
@@ -75,16 +67,7 @@ def ensure_tools_on_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
-def sandbox_module():
-    """instructor.sandbox if it is installed, else None (nbgrader's own Execute is used)."""
-    try:
-        from . import sandbox
-    except ImportError:
-        return None
-    return sandbox
-
-
-def course_config(root: Path, limits: GradingLimits | None = None, cache_dir: Path | None = None):
+def course_config(root: Path, limits: Limits | None = None, cache_dir: Path | None = None):
     """The course's nbgrader config for `root`, grading the staged submissions."""
     from traitlets.config import Config, PyFileConfigLoader
 
@@ -93,15 +76,20 @@ def course_config(root: Path, limits: GradingLimits | None = None, cache_dir: Pa
     extra.CourseDirectory.root = str(root)
     extra.CourseDirectory.submitted_directory = f"{GRADING}/submitted"
     if limits is not None:
-        extra.Execute.timeout = int(max(1, limits.cell_timeout))
-        extra.HardenedExecute.cell_timeout = float(limits.cell_timeout)
-        extra.HardenedExecute.total_timeout = float(limits.total_timeout)
-        extra.HardenedExecute.memory_mb = int(limits.memory_mb)
-        extra.HardenedExecute.output_bytes = int(limits.output_bytes)
+        for name in LIMIT_NAMES:
+            extra.HardenedExecute[name] = getattr(limits, name)
     if cache_dir is not None:
         extra.HardenedExecute.cache_dir = str(cache_dir)
     cfg.merge(extra)
     return cfg
+
+
+def config_limits(cfg) -> Limits:
+    """The limits HardenedExecute will use under this config."""
+    from .sandbox import HardenedExecute
+
+    engine = HardenedExecute(config=cfg)
+    return Limits(*(getattr(engine, name) for name in LIMIT_NAMES))
 
 
 def make_api(cfg):
@@ -338,32 +326,56 @@ def read_grades(api, sub: Submission) -> None:
     sub.detail = "; ".join(detail)
 
 
-def precompute_all(root: Path, api, subs, limits: GradingLimits, cache_dir: Path, jobs: int):
+def sanitized(api, root: Path, sub: Submission):
+    """The notebook exactly as nbgrader autograde will hand it to HardenedExecute, and a workdir.
+
+    Runs the course's sanitize preprocessors (NormalizeCells, OverwriteCells, ...) the way
+    `nbgrader autograde` does; the workdir holds the assignment's other source files, as the
+    autograded directory will.
+    """
+    from nbconvert.exporters import NotebookExporter
+    from nbgrader.converters import Autograde
+    from nbgrader.utils import temp_attrs
+
+    ids = dict(assignment_id=sub.assignment, student_id=sub.student_id)
+    with temp_attrs(api.coursedir, **ids):
+        converter = Autograde(coursedir=api.coursedir, parent=api)
+        converter.exporter = NotebookExporter(parent=converter, config=converter.config)
+        converter._sanitizing = True
+        converter._init_preprocessors()
+        resources = converter.init_single_notebook_resources(str(sub.staged))
+        output, _ = converter.exporter.from_filename(str(sub.staged), resources=resources)
+    workdir = root / GRADING / "work" / sub.student_id / sub.assignment
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    source = root / "source" / sub.assignment
+    shutil.copytree(source, workdir, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+    return nbformat.reads(output, as_version=4), workdir
+
+
+def precompute_all(api, root: Path, subs, limits: Limits, cache_dir: Path, jobs: int) -> None:
     """Run the sandboxed execution of every staged submission in a process pool."""
-    sandbox = sandbox_module()
-    if sandbox is None or not hasattr(sandbox, "precompute") or jobs < 2:
-        return
-    from .prepare import prepared_notebook
+    from .sandbox import cache_key, precompute
 
     work = []
     for sub in subs:
         if sub.staged is None:
             continue
-        nb, workdir = prepared_notebook(api, root, sub.assignment, sub.student_id)
-        work.append((nb, workdir))
-    engine_limits = sandbox.Limits(
-        limits.cell_timeout, limits.total_timeout, limits.memory_mb, limits.output_bytes
-    )
+        try:
+            nb, workdir = sanitized(api, root, sub)
+        except Exception:  # autograde will meet the same problem and report it
+            continue
+        if not (cache_dir / f"{cache_key(nb, limits)}.json").is_file():
+            work.append((nb, workdir))
+    if not work:
+        return
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [
-            pool.submit(sandbox.precompute, nb, str(wd), engine_limits, str(cache_dir))
-            for nb, wd in work
-        ]
+        futures = [pool.submit(precompute, nb, str(wd), limits, str(cache_dir)) for nb, wd in work]
         for future in futures:
             try:
                 future.result()
             except Exception as error:  # the serial pass runs it again and reports
-                print(f"  (parallel pre-run failed, will run serially: {error})", file=sys.stderr)
+                print(f"  (parallel run failed, running it serially: {error})", file=sys.stderr)
 
 
 def write_csv(path: Path, subs, keep_others: bool = True) -> None:
@@ -428,19 +440,19 @@ def grade(
     assignments=None,
     students=None,
     jobs: int | None = None,
-    limits: GradingLimits | None = None,
+    limits: Limits | None = None,
     feedback: bool = True,
     out=print,
 ) -> list[Submission]:
     """Grade every submission under root; returns them with scores and statuses."""
     ensure_tools_on_path()
     root = Path(root).resolve()
-    limits = limits or GradingLimits()
     jobs = jobs or os.cpu_count() or 1
     cache_dir = root / GRADING / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
     assignments = assignments or assignment_ids(root)
     cfg = course_config(root, limits, cache_dir)
+    limits = config_limits(cfg)
     api = make_api(cfg)
     subs = find_submissions(root, assignments, students)
     state = State(root)
@@ -448,7 +460,7 @@ def grade(
         stage(root, sub)
     started = time.perf_counter()
     if any(s.staged for s in subs):
-        precompute_all(root, api, subs, limits, cache_dir, jobs)
+        precompute_all(api, root, subs, limits, cache_dir, jobs)
     for sub in subs:
         t0 = time.perf_counter()
         if sub.staged is not None:
@@ -511,11 +523,10 @@ def main(argv=None) -> int:
     parser.add_argument("--assignment", action="append", help="grade only this assignment")
     parser.add_argument("--student", action="append", help="grade only this student")
     parser.add_argument("--jobs", type=int, default=None, help="parallel executions (cores)")
-    defaults = GradingLimits()
-    parser.add_argument("--cell-timeout", type=float, default=defaults.cell_timeout)
-    parser.add_argument("--total-timeout", type=float, default=defaults.total_timeout)
-    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb)
-    parser.add_argument("--output-bytes", type=int, default=defaults.output_bytes)
+    parser.add_argument("--cell-timeout", type=float, help="seconds per cell (course config)")
+    parser.add_argument("--total-timeout", type=float, help="seconds per notebook")
+    parser.add_argument("--memory-mb", type=int, help="memory per submission, MB")
+    parser.add_argument("--output-bytes", type=int, help="output kept per cell, bytes")
     parser.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
     parser.add_argument("--feedback-only", action="store_true",
                         help="no execution: regenerate feedback and grades.csv from the gradebook")
@@ -525,8 +536,11 @@ def main(argv=None) -> int:
     if args.feedback_only:
         refresh(args.root, args.assignment)
         return 0
-    limits = GradingLimits(args.cell_timeout, args.total_timeout, args.memory_mb,
-                           args.output_bytes)
+    limits = None
+    given = {name: getattr(args, name) for name in LIMIT_NAMES if getattr(args, name) is not None}
+    if given:
+        limits = config_limits(course_config(args.root.resolve()))
+        limits = Limits(**{**{n: getattr(limits, n) for n in LIMIT_NAMES}, **given})
     grade(args.root, args.assignment, args.student, args.jobs, limits, not args.no_feedback)
     return 0
 

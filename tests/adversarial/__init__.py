@@ -1,0 +1,91 @@
+"""A temporary copy of the course to release and grade in, and submissions to put into it."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from instructor.grade import grade
+from instructor.release import generate_release
+from instructor.sandbox import Limits
+from tests.conftest import ROOT
+
+SOURCE = ROOT / "assignments" / "source"
+# Short limits: tests grade many small classes on a 2-core machine.
+TEST_LIMITS = Limits(cell_timeout=20, total_timeout=180, memory_mb=1024, output_bytes=100_000)
+
+
+def available_assignments() -> list[str]:
+    """Assignments that have a source notebook."""
+    if not SOURCE.is_dir():
+        return []
+    return sorted(p.name for p in SOURCE.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+
+def make_course(tmp: Path, assignments: list[str]) -> Path:
+    """A course root in tmp with these assignments' sources, released (gradebook included)."""
+    root = Path(tmp) / "course"
+    (root / "source").mkdir(parents=True)
+    for assignment in assignments:
+        shutil.copytree(SOURCE / assignment, root / "source" / assignment)
+    shutil.copyfile(ROOT / "assignments" / "nbgrader_config.py", root / "nbgrader_config.py")
+    generate_release(root, assignments, out=lambda *_: None)
+    return root
+
+
+def released(root: Path, assignment: str):
+    """The released (student) notebook of an assignment."""
+    return nbformat.read(str(root / "release" / assignment / f"{assignment}.ipynb"), 4)
+
+
+def submit(root: Path, student: str, assignment: str, nb=None, *, text: str | None = None,
+           name: str | None = None, extra: dict[str, str] | None = None) -> Path:
+    """Put a submission in submitted/<student>/<assignment>/ (a notebook, raw text, files)."""
+    folder = root / "submitted" / student / assignment
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    path = folder / (name or f"{assignment}.ipynb")
+    if text is not None:
+        path.write_text(text)
+    elif nb is not None:
+        nbformat.write(nb, str(path))
+    for rel, content in (extra or {}).items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(content)
+    return folder
+
+
+def run(root: Path, jobs: int = 2, limits: Limits = TEST_LIMITS, **kwargs) -> dict:
+    """Grade the course quietly; returns {(student, assignment): Submission}."""
+    subs = grade(root, jobs=jobs, limits=limits, out=lambda *_: None, **kwargs)
+    return {(s.student_id, s.assignment): s for s in subs}
+
+
+def read_csv(root: Path) -> list[dict]:
+    """grades.csv as a list of rows."""
+    with (root / "grades.csv").open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def cell_scores(root: Path, student: str, assignment: str) -> dict[str, tuple[float, float]]:
+    """{grade_id: (score, max_score)} of the submission's autograded test cells."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        submission = gb.find_submission(assignment, student)
+        return {
+            g.name: (float(g.score or 0.0), float(g.max_score))
+            for nb in submission.notebooks
+            for g in nb.grades
+            if g.cell.cell_type == "code"
+        }
+
+
+def failed_tests(root: Path, student: str, assignment: str) -> set[str]:
+    """Test cells that did not get full marks."""
+    scores = cell_scores(root, student, assignment)
+    return {name for name, (score, top) in scores.items() if score < top}

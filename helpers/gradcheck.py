@@ -108,8 +108,8 @@ def _fmt_index(ix):
 # ---------------------------------------------------------------------------- core probing
 
 
-def _slopes(g, x, ix, h, f0):
-    """Evaluate g at x[ix] +/- h (restoring x[ix]); return (central, forward, backward) slopes."""
+def _slopes(g, x, ix, h, f0, dout):
+    """Slopes of g (scalar, or sum(g * dout)) at x[ix], x[ix] restored: central, right, left."""
     old = x[ix]
     try:
         x[ix] = old + h
@@ -118,36 +118,47 @@ def _slopes(g, x, ix, h, f0):
         fm = g(x)
     finally:
         x[ix] = old
-    return (fp - fm) / (2 * h), (fp - f0) / h, (f0 - fm) / h, max(abs(fp), abs(fm))
+    if dout is None:
+        up, down, both = fp - f0, f0 - fm, fp - fm
+        size = max(abs(fp), abs(fm), abs(f0))
+    else:  # differences first, elementwise: outputs that x[ix] does not touch cancel exactly
+        up, down, both = (float(np.sum(d * dout)) for d in (fp - f0, f0 - fm, fp - fm))
+        size = float(np.sum(np.maximum(np.maximum(abs(fp), abs(fm)), abs(f0)) * abs(dout)))
+    return both / (2 * h), up / h, down / h, size
 
 
-def _is_kink(g, x, ix, h, f0, d_plus, d_minus, fmax, scale):
+def _is_kink(g, x, ix, h, f0, dout, d_plus, d_minus, size, scale):
     """True when the one-sided slopes at x[ix] disagree as at a kink (ReLU at 0, max ties)."""
     jump = abs(d_plus - d_minus)
-    noise = 1e3 * np.finfo(np.float64).eps * max(abs(f0), fmax) / h
+    noise = 1e3 * np.finfo(np.float64).eps * size / h
     if jump <= max(0.1 * max(abs(d_plus), abs(d_minus)), 1e-3 * scale, noise):
         return False
     # A smooth f has jump ~ h * |f''|: a ten times smaller step gives a ten times smaller jump.
     # At a kink the jump stays (kink within h/10) or vanishes (kink between h/10 and h).
-    _, p2, m2, _ = _slopes(g, x, ix, h / 10, f0)
+    _, p2, m2, _ = _slopes(g, x, ix, h / 10, f0, dout)
     ratio = abs(p2 - m2) / jump
     return not 0.03 < ratio < 0.3
 
 
-def _probe(g, x, h, indices=None):
-    """Central-difference gradient of scalar g at x (in place, restored); return (grad, kinks)."""
+def _probe(g, x, h, indices=None, dout=None):
+    """Central-difference gradient at x (in place, restored) of scalar g, or of sum(g * dout).
+
+    Returns (grad like x, kinks: list of (index, right slope, left slope)).
+    """
     f0 = g(x)
     grad = np.zeros(x.shape, dtype=np.float64)
     if indices is None:
         indices = list(np.ndindex(x.shape))
     found = []
     for ix in indices:
-        c, p, m, fmax = _slopes(g, x, ix, h, f0)
+        c, p, m, size = _slopes(g, x, ix, h, f0, dout)
         grad[ix] = c
-        found.append((ix, p, m, fmax))
+        found.append((ix, p, m, size))
     scale = float(np.max(np.abs(grad))) if grad.size else 0.0
     kinks = [
-        (ix, p, m) for ix, p, m, fmax in found if _is_kink(g, x, ix, h, f0, p, m, fmax, scale)
+        (ix, p, m)
+        for ix, p, m, size in found
+        if _is_kink(g, x, ix, h, f0, dout, p, m, size, scale)
     ]
     return grad, kinks
 
@@ -188,17 +199,19 @@ def numerical_gradient(f, x, h=1e-5):
     return grad
 
 
-def _array_objective(f, dout):
-    """Scalar function x -> sum(f(x) * dout), checking the shape of f(x)."""
+def _array_fn(f, shape, what):
+    """Wrap array-valued f so that it returns a float64 array of the given shape, all finite."""
 
     def g(x):
-        out = np.asarray(f(x), dtype=np.float64)
-        if out.shape != dout.shape:
-            raise ValueError(f"f(x) returned shape {out.shape} but dout has shape {dout.shape}")
-        value = float(np.sum(out * dout))
-        if not np.isfinite(value):
-            raise ValueError("f(x) returned nan or inf; the numerical gradient needs finite values")
-        return value
+        out = np.asarray(f(x))
+        if not (np.issubdtype(out.dtype, np.number) or out.dtype == np.bool_):
+            raise TypeError(f"{what} must return an array of numbers; got dtype {out.dtype}")
+        if out.shape != shape:
+            raise ValueError(f"{what} returned shape {out.shape} but dout has shape {shape}")
+        out = out.astype(np.float64)  # always a copy, even if f returns x itself
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"{what} returned nan or inf; numerical gradients need finite values")
+        return out
 
     return g
 
@@ -211,7 +224,7 @@ def numerical_gradient_array(f, x, dout, h=1e-5):
         raise TypeError(f"dout must be a numpy array; got {type(dout).__name__}")
     _check_float_array(dout, "dout")
     h = _check_step(h)
-    grad, kinks = _probe(_array_objective(f, dout.astype(np.float64)), x, h)
+    grad, kinks = _probe(_array_fn(f, dout.shape, "f(x)"), x, h, dout=dout.astype(np.float64))
     _warn_kinks("of x", kinks, h, stacklevel=2)
     return grad
 
@@ -273,6 +286,25 @@ def sampled_gradient_check(f, x, analytic, num_checks=10, h=1e-5, seed=0):
 # ---------------------------------------------------------------------------- reports
 
 
+def _hint(label, numeric, analytic, threshold):
+    """A likely cause of a mismatch, in words ('' when nothing obvious stands out)."""
+    bad = ~np.isfinite(analytic)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        return f"{label} contains nan or inf (first at index {_fmt_index(first)})."
+    if not analytic.any() and numeric.any():
+        return f"{label} is all zeros but the numerical gradient is not: is it computed at all?"
+    nn = float(np.sum(numeric * numeric))
+    if nn > 0:
+        k = float(np.sum(analytic * numeric)) / nn  # best single factor: analytic ~ k * numeric
+        if abs(k - 1) > 1e-3 and rel_error(k * numeric, analytic) < max(10 * threshold, 1e-5):
+            return (
+                f"{label} is {k:.4g} times the numerical gradient everywhere: "
+                "look for a missing or extra constant factor (or a flipped sign)."
+            )
+    return ""
+
+
 class _Row:
     """Result of comparing one analytic gradient with its numerical estimate."""
 
@@ -291,6 +323,7 @@ class _Row:
         self.threshold = threshold
         self.kinks = kinks
         self.passed = bool(self.error <= threshold)
+        self.hint = "" if self.passed else _hint(label, numeric, analytic, threshold)
 
     def cells(self):
         """The row as a list of display strings."""
@@ -344,8 +377,10 @@ class GradCheckReport:
             msg = (
                 f"{r.label} is wrong: at index {_fmt_index(r.index)} the numerical gradient is "
                 f"{r.numeric:.6g} but the analytic gradient is {r.analytic:.6g} "
-                f"(relative error {r.error:.2e}, allowed {r.threshold:.0e})."
+                f"(relative error {r.error:.2e}, allowed {r.threshold:g})."
             )
+            if r.hint:
+                msg += " " + r.hint
             if any(ix == r.index for ix, _, _ in r.kinks):
                 msg += " This point sits on a kink, so the numerical value may be off there."
             lines.append(msg)
@@ -355,7 +390,7 @@ class GradCheckReport:
         status = "passed" if self.passed else "FAILED"
         rows = [_HEADER] + [r.cells() for r in self.rows]
         widths = [max(len(row[k]) for row in rows) for k in range(len(_HEADER))]
-        text = [f"Gradient check (threshold {self.threshold:.0e}, h={self.h:g}): {status}"]
+        text = [f"Gradient check (threshold {self.threshold:g}, h={self.h:g}): {status}"]
         for row in rows:
             text.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
         return "\n".join(text)
@@ -372,7 +407,7 @@ class GradCheckReport:
             cells = "".join(f"<td>{html.escape(c)}</td>" for c in r.cells())
             body.append(f"<tr{style}>{cells}</tr>")
         caption = (
-            f'<caption style="text-align:left">Gradient check (threshold {self.threshold:.0e}, '
+            f'<caption style="text-align:left">Gradient check (threshold {self.threshold:g}, '
             f'h={self.h:g}): <b style="color:{colour}">{status}</b></caption>'
         )
         return (
@@ -458,15 +493,10 @@ def check_layer(forward, backward, inputs, param=None, *, threshold=1e-7, seed=0
             )
         analytic[k] = a.astype(np.float64)
 
-    def objective(_):
-        value = float(np.sum(run(xs)[0] * dout))
-        if not np.isfinite(value):
-            raise ValueError("forward returned nan or inf; numerical gradients need finite values")
-        return value
-
+    forward_out = _array_fn(lambda _: run(xs)[0], out.shape, "forward")
     rows = []
     for k, label in zip(names, labels, strict=True):
-        numeric, kinks = _probe(objective, xs[k], h)
+        numeric, kinks = _probe(forward_out, xs[k], h, dout=dout)
         rows.append(_Row(label, numeric, analytic[k], threshold, kinks))
     return _finish(GradCheckReport(rows, threshold, h), stacklevel=2)
 

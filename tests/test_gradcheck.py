@@ -114,6 +114,17 @@ def test_numerical_gradient_array_with_f_returning_x_itself(rng):
     assert rel_error(numerical_gradient_array(lambda x: x, x, dout), dout) < 1e-8
 
 
+def test_numerical_gradient_array_is_not_swamped_by_large_untouched_outputs(rng):
+    x = rng.standard_normal(5)
+    big = 1e8 * rng.standard_normal(200)  # outputs that x does not affect
+
+    def f(x):
+        return np.concatenate([np.sin(x), big])
+
+    dout = rng.standard_normal(205)
+    assert rel_error(numerical_gradient_array(f, x, dout), np.cos(x) * dout[:5]) < 1e-8
+
+
 def test_closure_style_f_sees_the_perturbation(rng):
     params = {"W": rng.standard_normal((3, 2))}
     grad = numerical_gradient(lambda _: np.sum(params["W"] ** 2), params["W"])
@@ -234,6 +245,35 @@ def test_check_layer_names_the_wrong_gradient_and_where(linear_inputs):
     assert f"{row.numeric:.6g}" in message and f"{row.analytic:.6g}" in message
     assert f"{row.error:.2e}" in message and "1e-07" in message
     assert row.analytic - row.numeric == pytest.approx(1.0, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "change, hint",
+    [
+        (lambda dw: 2 * dw, "dw is 2 times the numerical gradient everywhere"),
+        (lambda dw: -dw, "dw is -1 times the numerical gradient everywhere"),
+        (lambda dw: np.zeros_like(dw), "dw is all zeros"),
+        (lambda dw: np.where(np.arange(dw.size).reshape(dw.shape) == 4, np.nan, dw),
+         r"dw contains nan or inf \(first at index \(1, 1\)\)"),
+    ],
+)
+def test_check_layer_hints_at_likely_causes(linear_inputs, change, hint):
+    def backward(dout, cache):
+        dx, dw, db = linear_backward(dout, cache)
+        return dx, change(dw), db
+
+    with pytest.raises(GradientCheckError, match=hint):
+        check_layer(linear_forward, backward, linear_inputs)
+
+
+def test_check_layer_gives_no_factor_hint_for_scattered_errors(linear_inputs):
+    def backward(dout, cache):
+        dx, dw, db = linear_backward(dout, cache)
+        return dx, dw + 0.3, db
+
+    with pytest.raises(GradientCheckError) as info:
+        check_layer(linear_forward, backward, linear_inputs)
+    assert "times the numerical gradient" not in str(info.value)
 
 
 def test_check_layer_reports_shape_mismatch(linear_inputs):

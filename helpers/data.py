@@ -37,9 +37,6 @@ def _check_seed(seed):
     return int(seed)
 
 
-# ---------------------------------------------------------------------------- digits
-
-
 @functools.lru_cache(maxsize=1)
 def _raw_digits():
     """sklearn's 1797 digits as (X (N, 1, 8, 8) float64 in [0, 1], y (N,) int64), read-only."""
@@ -77,9 +74,6 @@ def load_digits(seed=0):
         out[f"X_{split}"] = X[idx].copy()  # (N, 1, 8, 8)
         out[f"y_{split}"] = y[idx].copy()  # (N,)
     return out
-
-
-# ---------------------------------------------------------------------------- normalisation
 
 
 def _check_nchw(X, name):
@@ -131,9 +125,6 @@ def normalize(X, mean, std):
         bad = [int(c) for c in np.flatnonzero(std.ravel() <= 0)]
         raise ValueError(f"std must be positive in every channel; channel(s) {bad} are not")
     return (X.astype(np.float64) - mean) / std  # (N, C, H, W)
-
-
-# ---------------------------------------------------------------------------- photos
 
 
 def image_names():
@@ -209,9 +200,6 @@ def load_sample_images(size=(64, 64)):
     """All sample photos, in image_names() order, resized to size=(H, W): (N, 3, H, W) float64."""
     size = _check_size(size)
     return np.stack([load_image(n, size) for n in image_names()])  # (N, 3, H, W)
-
-
-# ---------------------------------------------------------------------------- CIFAR-10
 
 
 def _missing(path):

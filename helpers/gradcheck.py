@@ -31,9 +31,6 @@ class KinkWarning(UserWarning):
     """f is not smooth within h of a probed point, so the numerical gradient is unreliable there."""
 
 
-# ---------------------------------------------------------------------------- input checks
-
-
 def _check_callable(f, name):
     """Raise TypeError unless f is callable."""
     if not callable(f):
@@ -103,9 +100,6 @@ def _as_scalar(value, what):
 def _fmt_index(ix):
     """Format a numpy index tuple as (i, j, ...)."""
     return "(" + ", ".join(str(int(i)) for i in ix) + ("," if len(ix) == 1 else "") + ")"
-
-
-# ---------------------------------------------------------------------------- core probing
 
 
 def _slopes(g, x, ix, h, f0, dout):
@@ -184,9 +178,6 @@ def _warn_kinks(label, kinks, h, stacklevel):
 def _scalar_fn(f, what):
     """Wrap f so that it returns a checked float."""
     return lambda x: _as_scalar(f(x), what)
-
-
-# ---------------------------------------------------------------------------- public API
 
 
 def numerical_gradient(f, x, h=1e-5):
@@ -281,9 +272,6 @@ def sampled_gradient_check(f, x, analytic, num_checks=10, h=1e-5, seed=0):
     _warn_kinks("of x", kinks, h, stacklevel=2)
     sel = tuple(np.array(ix) for ix in zip(*indices, strict=True)) if x.ndim else ()
     return float(np.max(_rel_errors(grad[sel], analytic.astype(np.float64)[sel])))
-
-
-# ---------------------------------------------------------------------------- reports
 
 
 def _hint(label, numeric, analytic, threshold):
@@ -423,9 +411,6 @@ def _finish(report, stacklevel):
     if not report.passed:
         raise GradientCheckError(report.failure_message() + "\n\n" + str(report), report)
     return report
-
-
-# ---------------------------------------------------------------------------- layer checks
 
 
 def _check_inputs_dict(inputs, name):

@@ -27,9 +27,6 @@ INPUT_COLOUR = "#dbe9f6"
 WINDOW_COLOUR = "#d62728"
 
 
-# ---------------------------------------------------------------------------- input checks
-
-
 def _check_int(v, name, minimum):
     """Return v as int, or raise naming the argument when it is not an int >= minimum."""
     if isinstance(v, bool) or not isinstance(v, numbers.Integral):
@@ -93,9 +90,6 @@ def _grid(n, ncols, panel=1.4, extra_width=0.0):
     for ax in axes[n:]:
         ax.set_visible(False)
     return fig, axes[:n]
-
-
-# ---------------------------------------------------------------------------- image grids
 
 
 def _to_display(img):
@@ -179,9 +173,6 @@ def plot_activation_maps(maps, ncols=8, title=None):
     fig.colorbar(im, ax=list(axes), label="activation", shrink=0.8)
     fig.suptitle(title or f"{C} activation maps of size {maps.shape[1]}x{maps.shape[2]}")
     return fig
-
-
-# ---------------------------------------------------------------------------- sliding windows
 
 
 def coverage_map(H, W, F, stride, pad):
@@ -294,9 +285,6 @@ def plot_coverage(H, W, F, stride, pad):
     ax.set_title(f"Coverage of a {H}x{W} input: F={F}, stride={stride}, pad={pad}")
     fig.tight_layout()
     return fig
-
-
-# ---------------------------------------------------------------------------- training
 
 
 def plot_training_curves(history):

@@ -31,9 +31,6 @@ def sk_digits():
     return sk_load_digits()
 
 
-# ---------------------------------------------------------------------------- digits
-
-
 def test_digits_shapes_dtypes_ranges(digits):
     assert set(digits) == {f"{p}_{s}" for p in "Xy" for s in SPLITS}
     for s in SPLITS:
@@ -85,9 +82,6 @@ def test_digits_seed_validation():
             load_digits(seed=bad)
 
 
-# ---------------------------------------------------------------------------- normalisation
-
-
 def test_channel_stats_matches_a_loop():
     rng = np.random.default_rng(0)
     X = rng.normal(loc=[[[[1.0]], [[-2.0]], [[5.0]]]], scale=3.0, size=(10, 3, 4, 5))
@@ -123,9 +117,6 @@ def test_normalization_errors_name_the_argument():
     for call, error, message in cases:
         with pytest.raises(error, match=message):
             call()
-
-
-# ---------------------------------------------------------------------------- photos
 
 
 def test_image_names():
@@ -175,9 +166,6 @@ def test_image_errors_name_the_argument():
     for call, error, message in cases:
         with pytest.raises(error, match=message):
             call()
-
-
-# ---------------------------------------------------------------------------- CIFAR-10
 
 
 def write_fake_cifar(folder, n_train=4, n_test=3, seed=0):

@@ -73,9 +73,6 @@ def no_warnings():
         yield
 
 
-# ---------------------------------------------------------------------------- closed forms
-
-
 def test_numerical_gradient_of_sum_of_squares(rng):
     x = rng.standard_normal((3, 4))
     assert rel_error(numerical_gradient(lambda x: np.sum(x**2), x), 2 * x) < 1e-8
@@ -131,9 +128,6 @@ def test_closure_style_f_sees_the_perturbation(rng):
     assert rel_error(grad, 2 * params["W"]) < 1e-8
 
 
-# ---------------------------------------------------------------------------- x restored
-
-
 def test_x_unchanged_after_numerical_gradient(rng):
     x = rng.standard_normal((3, 4))
     before = x.copy()
@@ -159,9 +153,6 @@ def test_x_restored_when_f_raises(rng):
     assert np.array_equal(x, before)
 
 
-# ---------------------------------------------------------------------------- rel_error
-
-
 def test_rel_error_formula():
     a, b = np.array([1.0, 2.0, 0.0]), np.array([1.0, 3.0, 1e-10])
     expected = max(0.0, 1.0 / 5.0, 1e-10 / 1e-8)
@@ -179,9 +170,6 @@ def test_rel_error_is_symmetric_and_scale_free(rng):
 def test_rel_error_shape_mismatch_names_both():
     with pytest.raises(ValueError, match=r"a and b must have the same shape.*\(3,\).*\(2,\)"):
         rel_error(np.zeros(3), np.zeros(2))
-
-
-# ---------------------------------------------------------------------------- sampled check
 
 
 def test_sampled_gradient_check_small_for_right_and_large_for_wrong(rng):
@@ -203,9 +191,6 @@ def test_sampled_gradient_check_is_deterministic_and_handles_small_arrays(rng):
     first = sampled_gradient_check(f, x, analytic, num_checks=10, seed=3)
     assert first == sampled_gradient_check(f, x, analytic, num_checks=10, seed=3)
     assert first == pytest.approx(rel_error(numerical_gradient(f, x), analytic), rel=1e-6)
-
-
-# ---------------------------------------------------------------------------- check_layer
 
 
 def test_check_layer_passes_a_correct_layer(linear_inputs, no_warnings):
@@ -321,9 +306,6 @@ def test_check_layer_threshold_is_respected(linear_inputs):
     assert check_layer(linear_forward, slightly_off, linear_inputs, threshold=1e-4).passed
 
 
-# ---------------------------------------------------------------------------- check_gradients
-
-
 def two_layer(rng):
     X = rng.standard_normal((6, 4))
     params = {"W1": rng.standard_normal((4, 5)), "b1": rng.standard_normal(5),
@@ -382,9 +364,6 @@ def test_check_gradients_shape_mismatch(rng):
         check_gradients(loss, params, grads)
 
 
-# ---------------------------------------------------------------------------- kinks
-
-
 def test_kink_warning_is_a_user_warning():
     assert issubclass(KinkWarning, UserWarning)
     assert issubclass(GradientCheckError, AssertionError)
@@ -440,9 +419,6 @@ def test_no_kink_warning_for_smooth_functions(f, no_warnings):
 
 def test_no_kink_warning_for_correct_smooth_layer(linear_inputs, no_warnings):
     check_layer(linear_forward, linear_backward, linear_inputs)
-
-
-# ---------------------------------------------------------------------------- input checks
 
 
 def test_errors_name_the_argument(rng):

@@ -48,9 +48,6 @@ def brute_force_coverage(H, W, F, stride, pad):
     return counts
 
 
-# ---------------------------------------------------------------------------- image grids
-
-
 def test_plot_images_grey_and_rgb():
     rng = np.random.default_rng(0)
     fig = plot_images(rng.random((5, 1, 8, 8)), labels=[3, 1, 4, 1, 5], ncols=3, title="digits")
@@ -79,9 +76,6 @@ def test_plot_activation_maps():
     assert "activation" in colourbar_labels(fig)
     panel_titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert panel_titles == [f"channel {k}" for k in range(6)]
-
-
-# ---------------------------------------------------------------------------- sliding windows
 
 
 @pytest.mark.parametrize(
@@ -157,9 +151,6 @@ def test_window_errors_name_the_argument():
     for call, error, message in cases:
         with pytest.raises(error, match=message):
             call()
-
-
-# ---------------------------------------------------------------------------- training
 
 
 def test_plot_training_curves_separates_loss_and_accuracy():

@@ -296,8 +296,9 @@ def _hint(label, numeric, analytic, threshold):
 class _Row:
     """Result of comparing one analytic gradient with its numerical estimate."""
 
-    def __init__(self, label, numeric, analytic, threshold, kinks):
+    def __init__(self, label, numeric, analytic, threshold, kinks, key=None):
         self.label = label
+        self.key = label if key is None else key
         self.shape = tuple(numeric.shape)
         errors = _rel_errors(numeric, analytic)
         if errors.size:
@@ -348,8 +349,8 @@ class GradCheckReport:
 
     @property
     def errors(self):
-        """Dict gradient label -> max relative error."""
-        return {r.label: r.error for r in self.rows}
+        """Dict gradient -> max relative error (keys 'dx', 'dw'... or the keys of grads)."""
+        return {r.key: r.error for r in self.rows}
 
     @property
     def max_error(self):
@@ -521,5 +522,5 @@ def check_gradients(f, params, grads, *, threshold=1e-6, h=1e-5):
     rows = []
     for k in params:
         numeric, kinks = _probe(loss, params[k], h)
-        rows.append(_Row(f"grads[{k!r}]", numeric, analytic[k], threshold, kinks))
+        rows.append(_Row(f"grads[{k!r}]", numeric, analytic[k], threshold, kinks, key=k))
     return _finish(GradCheckReport(rows, threshold, h), stacklevel=2)

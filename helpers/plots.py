@@ -101,8 +101,15 @@ def _to_display(img):
 
 
 def plot_images(images, labels=None, ncols=8, title=None):
-    """Grid of images (N, C, H, W) with C in {1, 3}, or (N, H, W); labels: N captions."""
+    """Grid of images (N, C, H, W) with C in {1, 3}, or (N, H, W); labels: N captions.
+
+    uint8 images are divided by 255; other images with values outside [0, 1] are rescaled to
+    [0, 1] one by one (so normalised data shows as it looks, not as its numbers).
+    """
+    is_uint8 = isinstance(images, np.ndarray) and images.dtype == np.uint8
     images = _check_array(images, "images", (3, 4), "(N, C, H, W) or (N, H, W)")
+    if is_uint8:
+        images = images / 255.0
     if images.ndim == 3:
         images = images[:, None]  # (N, 1, H, W)
     if images.shape[1] not in (1, 3):

@@ -60,6 +60,18 @@ def test_plot_images_grey_and_rgb():
     assert isinstance(plot_images(rng.random((3, 6, 6))), Figure)  # (N, H, W)
 
 
+def test_plot_images_shows_uint8_and_out_of_range_values_in_display_range():
+    rng = np.random.default_rng(0)
+    photos = rng.integers(0, 256, size=(2, 3, 4, 4), dtype=np.uint8)
+    fig = plot_images(photos)
+    shown = fig.axes[0].get_images()[0].get_array()
+    assert np.allclose(shown, photos[0].transpose(1, 2, 0) / 255.0)
+    normalised = rng.normal(size=(1, 1, 4, 4))
+    shown = plot_images(normalised).axes[0].get_images()[0].get_array()
+    assert shown.min() == 0.0 and shown.max() == 1.0
+    assert np.allclose(shown, (normalised[0, 0] - normalised.min()) / np.ptp(normalised))
+
+
 def test_plot_filters_rgb_and_grey():
     rng = np.random.default_rng(0)
     fig = plot_filters(rng.normal(size=(4, 3, 5, 5)), title="conv1")

@@ -108,7 +108,7 @@ def test_lesson_opens_with_objectives_and_closes_with_summary_and_exercises(path
     exercises = [i for i, cell in enumerate(nb.cells) if "exercise" in tags(cell)]
     assert 2 <= len(exercises) <= 4, f"{path.name} has {len(exercises)} exercises; expected 2-4"
     assert min(exercises) > summary[-1], f"{path.name}: exercises must come after the Summary"
-    assert any(i > summary[-1] and "try it" in h.lower() for i, h in heads), (
+    assert any(i >= summary[-1] and "try it" in h.lower() for i, h in heads), (
         f"{path.name}: after the Summary, a 'Try it' heading should introduce the exercises"
     )
 

@@ -1,4 +1,11 @@
-"""Small offline datasets: sklearn's 8x8 digits, sample photos, and CIFAR-10 from local files."""
+"""Small offline datasets: sklearn's 8x8 digits, sample photos, and CIFAR-10 from local files.
+
+Photos come from scikit-learn ("china", "flower") and matplotlib's sample data ("grace_hopper").
+Resizing averages the input area under each output pixel (a box filter, like OpenCV's INTER_AREA):
+shrinking does not alias and keeps the mean; enlarging repeats pixels with blended borders.
+CIFAR-10 is read from the standard python batches (pickles: load only files you trust); get them
+from https://www.cs.toronto.edu/~kriz/cifar.html ("CIFAR-10 python version").
+"""
 
 import functools
 import numbers
@@ -183,11 +190,7 @@ def _check_size(size, name="size"):
 
 
 def load_image(name, size=None):
-    """Sample photo `name` (see image_names()) as (3, H, W) float64 in [0, 1]; size=(H, W) resizes.
-
-    Resizing averages the input area under each output pixel (box filter), so shrinking does not
-    alias; enlarging repeats pixels with blended borders.
-    """
+    """Photo `name` (see image_names()) as (3, H, W) float64 in [0, 1]; size=(H, W) resizes."""
     if not isinstance(name, str) or name not in _IMAGES:
         raise ValueError(f"name must be one of {image_names()}; got {name!r}")
     img = _raw_image(name)
@@ -239,10 +242,10 @@ def _read_batch(path):
 
 
 def load_cifar10(root):
-    """CIFAR-10 from the python batches in root: dict X_train (50000, 3, 32, 32) uint8, y_* int64.
+    """CIFAR-10 batches in root (or root/cifar-10-batches-py): X_* (N, 3, 32, 32) uint8, y_* int64.
 
-    Also X_test (10000, 3, 32, 32), y_test, and classes (the 10 class names). If root holds a
-    cifar-10-batches-py folder, that folder is used. Batches are pickles: load only trusted files.
+    Returns dict X_train (50000, 3, 32, 32), y_train (50000,), X_test (10000, 3, 32, 32),
+    y_test (10000,) and classes (the 10 class names).
     """
     if not isinstance(root, str | Path):
         raise TypeError(f"root must be a folder path (str or Path); got {type(root).__name__}")

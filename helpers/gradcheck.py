@@ -135,10 +135,7 @@ def _is_kink(g, x, ix, h, f0, dout, d_plus, d_minus, size, scale):
 
 
 def _probe(g, x, h, indices=None, dout=None):
-    """Central-difference gradient at x (in place, restored) of scalar g, or of sum(g * dout).
-
-    Returns (grad like x, kinks: list of (index, right slope, left slope)).
-    """
+    """Central differences of g (or sum(g * dout)) at x in place: (grad, [(ix, right, left)])."""
     f0 = g(x)
     grad = np.zeros(x.shape, dtype=np.float64)
     if indices is None:

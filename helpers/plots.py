@@ -2,6 +2,8 @@
 
 Every function returns a matplotlib Figure (made with pyplot, so it shows in notebooks by itself;
 write `fig = plot_...(...)` or end the line with `;` to avoid a second copy as the cell's output).
+plot_images shows uint8 images divided by 255 and rescales any other image with values outside
+[0, 1] to [0, 1] on its own, so normalised data shows as it looks rather than as clipped numbers.
 """
 
 import math
@@ -101,11 +103,7 @@ def _to_display(img):
 
 
 def plot_images(images, labels=None, ncols=8, title=None):
-    """Grid of images (N, C, H, W) with C in {1, 3}, or (N, H, W); labels: N captions.
-
-    uint8 images are divided by 255; other images with values outside [0, 1] are rescaled to
-    [0, 1] one by one (so normalised data shows as it looks, not as its numbers).
-    """
+    """Grid of images (N, C, H, W) with C in {1, 3}, or (N, H, W); labels: N captions."""
     is_uint8 = isinstance(images, np.ndarray) and images.dtype == np.uint8
     images = _check_array(images, "images", (3, 4), "(N, C, H, W) or (N, H, W)")
     if is_uint8:

@@ -39,5 +39,8 @@ grade: $(STAMP)
 feedback: $(STAMP)
 	$(PY) -m instructor.grade --feedback-only
 
+bench: $(STAMP)
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) dist .pytest_cache .ruff_cache

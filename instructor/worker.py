@@ -1,0 +1,422 @@
+"""The sandboxed worker: runs student cells and serves calls from the judge, in its own process."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import ctypes
+import io
+import linecache
+import os
+import re
+import resource
+import signal
+import sys
+import traceback
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+CLONE_NEWPID = 0x20000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
+MOUNT_ATTR_RDONLY, AT_RECURSIVE, SYS_MOUNT_SETATTR = 0x1, 0x8000, 442
+PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_DUMPABLE, PR_SET_PDEATHSIG = 38, 24, 4, 1
+NOBODY = 65534
+CELL_FILE = re.compile(r"^<cell \d+>$")
+MAGIC = re.compile(r"^([ \t]*)[%!]")
+
+
+class _Libc:
+    """The few libc calls the isolation needs, raising OSError on failure."""
+
+    def __init__(self):
+        self.lib = ctypes.CDLL(None, use_errno=True)
+
+    def check(self, result: int, what: str) -> None:
+        if result != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"{what}: {os.strerror(err)}")
+
+    def unshare(self, flags: int) -> None:
+        self.check(self.lib.unshare(flags), "unshare")
+
+    def mount(self, source, target, fstype, flags, data=None) -> None:
+        enc = [None if s is None else s.encode() for s in (source, target, fstype, data)]
+        self.check(self.lib.mount(enc[0], enc[1], enc[2], flags, enc[3]), f"mount {target}")
+
+    def set_readonly(self, path: str, recursive: bool, readonly: bool) -> bool:
+        change = (MOUNT_ATTR_RDONLY, 0) if readonly else (0, MOUNT_ATTR_RDONLY)
+        attr = (ctypes.c_uint64 * 4)(*change, 0, 0)
+        flags = AT_RECURSIVE if recursive else 0
+        return self.lib.syscall(SYS_MOUNT_SETATTR, -100, path.encode(), flags, attr, 32) == 0
+
+    def drop_capabilities(self) -> None:
+        self.lib.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        for cap in range(64):
+            self.lib.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+        header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+        self.check(self.lib.capset(header, (ctypes.c_uint32 * 6)()), "capset")
+
+
+def _map_ids(uid: int, gid: int) -> None:
+    for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+
+
+def _build_view(libc: _Libc, plan: dict) -> list[str]:
+    """Hide instructor paths, give fresh temp dirs, bind the box back, make the rest read-only."""
+    notes = []
+    libc.mount(None, "/", None, MS_REC | MS_PRIVATE)
+    keep = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in plan["expose"] if os.path.isdir(p)]
+    os.chdir(plan["box"])
+    for path in plan["hide"]:
+        if os.path.isdir(path) and not os.path.islink(path):
+            libc.mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k,mode=755")
+        elif os.path.isfile(path) and not os.path.islink(path):
+            libc.mount("/dev/null", path, None, MS_BIND)
+    tmp = f"size={plan['tmp_mb']}m,mode=1777"
+    for path in ("/dev/shm", "/var/tmp", "/tmp"):
+        if os.path.isdir(path):
+            libc.mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, tmp)
+    for path, fd in keep:
+        if not os.path.isdir(path) or os.listdir(path) == []:
+            os.makedirs(path, exist_ok=True)
+            libc.mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
+    os.makedirs(plan["box"], exist_ok=True)
+    libc.mount(".", plan["box"], None, MS_BIND | MS_REC)
+    if libc.set_readonly("/", True, True):
+        for path in ("/proc", "/tmp", "/dev/shm", "/var/tmp"):
+            if os.path.isdir(path):
+                libc.set_readonly(path, True, False)
+    else:
+        notes.append("file system not remounted read-only (mount_setattr unavailable)")
+    return notes
+
+
+def isolate(plan: dict) -> list[str]:
+    """Enter user, mount, network and PID namespaces with instructor paths hidden; returns notes.
+
+    Returns in a forked child that is PID 1 of the new PID namespace; the parent only waits
+    for it and exits the same way, so the driver sees the child's fate.
+    """
+    libc = _Libc()
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
+    if uid == 0:  # build the view as root, then become nobody inside fresh namespaces
+        libc.unshare(CLONE_NEWNS)
+        notes = _build_view(libc, plan)
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+        libc.lib.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+        resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
+        libc.unshare(flags)
+        _map_ids(NOBODY, NOBODY)
+        notes.append("worker runs as user nobody")
+    else:
+        libc.unshare(flags)
+        _map_ids(uid, gid)
+        notes = _build_view(libc, plan)
+    os.chdir(plan["box"])
+    child = os.fork()
+    if child:
+        _wait_and_mirror(child, plan["fds"])
+    libc.lib.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    libc.drop_capabilities()
+    return notes
+
+
+def _wait_and_mirror(child: int, fds: list[int]) -> None:
+    """In the parent: close the pipes, wait for the child, end the same way it ended."""
+    for fd in fds:
+        os.close(fd)
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.waitstatus_to_exitcode(status) if not os.WIFSIGNALED(status) else 1)
+
+
+def set_limits(limits: dict) -> None:
+    """Resource limits for student code: address space, CPU, file size, no core dumps."""
+    mb = 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limits["memory_mb"] * mb,) * 2)
+    cpu = int(limits["total_timeout"]) + 30
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_mb"] * mb,) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+class CappedText(io.TextIOBase):
+    """A text sink that keeps at most `cap` bytes and remembers that it dropped the rest."""
+
+    def __init__(self, cap: int):
+        self.cap, self.size, self.parts, self.truncated = cap, 0, [], False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = self.cap - self.size
+        if room <= 0:
+            self.truncated = self.truncated or bool(text)
+            return len(text)
+        data = text.encode("utf-8", "replace")
+        if len(data) > room:
+            data, self.truncated = data[:room], True
+            text = data.decode("utf-8", "ignore")
+        self.parts.append(text)
+        self.size += len(data)
+        return len(text)
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+def strip_magics(source: str) -> str:
+    """Source with IPython magic and shell lines replaced by `pass` (so nothing runs)."""
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        return "pass  # cell magic skipped\n"
+    return "\n".join(MAGIC.sub(r"\1pass  # ", line) for line in lines) + "\n"
+
+
+def student_traceback(exc: BaseException) -> list[str]:
+    """Traceback lines naming only frames of student cells."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if CELL_FILE.match(f.filename)]
+    lines = ["Traceback (most recent call last):"] if frames else []
+    for frame in frames:
+        lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}')
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}")
+    name, message, _ = _exc_info(exc)
+    lines.append(f"{name}: {message}" if message else name)
+    return lines
+
+
+def _exc_info(exc):
+    from instructor.remote import exception_info
+
+    return exception_info(exc)
+
+
+class Worker:
+    """Runs student cells in one namespace and answers requests about the objects they made."""
+
+    def __init__(self, channel, output_bytes: int):
+        from instructor import remote
+
+        self.remote, self.channel, self.output_bytes = remote, channel, output_bytes
+        self.ns = {"__name__": "__main__", "__builtins__": builtins, "display": _display}
+        self.handles: dict[int, object] = {}
+
+    def serve(self) -> None:
+        """Answer requests until the driver closes the pipe."""
+        while True:
+            try:
+                msg, buffers = self.channel.recv()
+            except EOFError:
+                return
+            op = msg.get("op")
+            if op == "run":
+                self.channel.send(self.run(msg["index"], msg["source"]))
+            elif op == "snapshot":
+                self.handles.clear()
+                names = [n for n in msg["names"] if isinstance(n, str) and n in self.ns]
+                self.reply(lambda names=names: {n: self.ns[n] for n in names}, {})
+            else:
+                self.request(msg, buffers)
+
+    def run(self, index: int, source: str) -> dict:
+        """Execute one student cell; returns its status and outputs."""
+        out, err = CappedText(self.output_bytes), CappedText(self.output_bytes)
+        filename = f"<cell {index}>"
+        source = strip_magics(source)
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        status, error, result = "ok", None, None
+        old = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = out, err
+        try:
+            tree = ast.parse(source, filename)
+            last = None
+            if tree.body and isinstance(tree.body[-1], ast.Expr):
+                last = ast.Expression(tree.body.pop().value)
+            exec(compile(tree, filename, "exec"), self.ns)
+            if last is not None:
+                value = eval(compile(last, filename, "eval"), self.ns)
+                if value is not None:
+                    result = _safe_repr(value, self.output_bytes)
+        except BaseException as exc:  # noqa: B036 - SystemExit/KeyboardInterrupt are recorded too
+            status, error = "error", student_traceback(exc)
+        finally:
+            sys.stdout, sys.stderr = old
+            _close_figures()
+        return {
+            "status": status,
+            "stdout": out.getvalue(),
+            "stderr": err.getvalue(),
+            "truncated": out.truncated or err.truncated,
+            "error": error,
+            "result": result,
+        }
+
+    def request(self, msg: dict, buffers) -> None:
+        """One operation on a handle for the judge (call, attribute, item, length, iteration)."""
+        remote = self.remote
+        decoder = remote.Decoder(buffers, self._special)
+        arrays: list = []
+
+        def decode_arg(node):
+            value = decoder.decode(node)
+            _collect_arrays(value, arrays)
+            return value
+
+        def act():
+            target = self.handles[msg["target"]]
+            op = msg["op"]
+            if op == "call":
+                args = [decode_arg(a) for a in msg["args"]]
+                kwargs = {k: decode_arg(v) for k, v in msg["kwargs"].items()}
+                before = [a.copy() for a in arrays]
+                result = target(*args, **kwargs)
+                changed = [
+                    [i, a]
+                    for i, (a, b) in enumerate(zip(arrays, before, strict=True))
+                    if a.shape != b.shape or not _same(a, b)
+                ]
+                return {"value": result, "changed": changed}
+            if op == "getattr":
+                return {"value": getattr(target, msg["name"])}
+            if op == "setattr":
+                setattr(target, msg["name"], decode_arg(msg["value"]))
+                return {"value": None}
+            if op == "getitem":
+                return {"value": target[decode_arg(msg["key"])]}
+            if op == "setitem":
+                target[decode_arg(msg["key"])] = decode_arg(msg["value"])
+                return {"value": None}
+            if op == "len":
+                return {"value": len(target)}
+            if op == "iter":
+                return {"value": iter(target)}
+            if op == "next":
+                return {"value": next(target)}
+            raise ValueError(f"unknown operation {op!r}")
+
+        self.reply(act, {"value": None})
+
+    def reply(self, act, empty) -> None:
+        """Run `act` with student output discarded and send its encoded result or exception."""
+        old = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = CappedText(0)
+        try:
+            value = act()
+        except BaseException as exc:  # noqa: B036 - student code may raise SystemExit etc.
+            sys.stdout, sys.stderr = old
+            _close_figures()
+            self.channel.send({"exc": _exc_info(exc)})
+            return
+        sys.stdout, sys.stderr = old
+        _close_figures()
+        encoder = self.remote.Encoder(self._fallback)
+        try:
+            tree = {k: encoder.encode(v) if k != "changed" else v for k, v in value.items()}
+            if "changed" in tree:
+                tree["changed"] = [[i, encoder.encode(a)] for i, a in tree["changed"]]
+        except BaseException as exc:  # noqa: B036
+            self.channel.send({"exc": _exc_info(exc)})
+            return
+        self.channel.send({"ok": tree}, encoder.buffers)
+
+    def _fallback(self, obj):
+        """Modules and trusted library objects by name; anything else as an opaque handle."""
+        kind = type(obj)
+        if kind is type(sys):
+            return ["M", str(obj.__name__)]
+        module = getattr(obj, "__module__", None) if callable(obj) else None
+        qualname = getattr(obj, "__qualname__", None) if callable(obj) else None
+        if type(module) is str and type(qualname) is str and module != "__main__":
+            return ["F", module, qualname, self._handle(obj)]
+        return ["H", self._handle(obj), str(kind.__name__)[:100]]
+
+    def _handle(self, obj) -> int:
+        key = len(self.handles) + 1
+        self.handles[key] = obj
+        return key
+
+    def _special(self, tag, args):
+        if tag == "H" and len(args) == 1 and args[0] in self.handles:
+            return self.handles[args[0]]
+        raise self.remote.WireError(f"unknown node {tag!r}")
+
+
+def _collect_arrays(value, found: list) -> None:
+    np = sys.modules.get("numpy")
+    if np is not None and type(value) is np.ndarray:
+        found.append(value)
+    elif type(value) in (list, tuple):
+        for v in value:
+            _collect_arrays(v, found)
+    elif type(value) is dict:
+        for v in value.values():
+            _collect_arrays(v, found)
+
+
+def _same(a, b) -> bool:
+    return a.tobytes() == b.tobytes()
+
+
+def _safe_repr(value, cap: int) -> str:
+    try:
+        text = repr(value)
+    except BaseException:  # noqa: B036
+        return "<repr failed>"
+    return text[:cap]
+
+
+def _display(*objs, **_):
+    """A stand-in for IPython's display(): prints each object's repr."""
+    for obj in objs:
+        print(repr(obj))
+
+
+def _close_figures() -> None:
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        try:
+            plt.close("all")
+        except BaseException:  # noqa: B036, S110 - a broken pyplot only affects this student
+            pass
+
+
+def main(rfd: int, wfd: int) -> None:
+    """Entry point: read the plan, isolate, limit, report ready, then serve."""
+    from instructor import remote
+
+    channel = remote.Channel(rfd, wfd)
+    plan, _ = channel.recv()
+    plan["fds"] = [rfd, wfd]
+    notes = []
+    if plan["isolate"]:
+        try:
+            notes += isolate(plan)
+            notes.append("worker isolated: no network, instructor files hidden, own PID space")
+        except OSError as exc:
+            notes.append(f"namespaces unavailable ({exc}); worker runs in a scratch copy only")
+    else:
+        notes.append("namespaces not used: worker runs in a scratch copy only, with network")
+    os.chdir(plan["scratch"])
+    set_limits(plan["limits"])
+    for path in plan["drop_paths"]:
+        while path in sys.path:
+            sys.path.remove(path)
+    channel.send({"ready": True, "notes": notes, "pid": os.getpid()})
+    Worker(channel, plan["limits"]["output_bytes"]).serve()

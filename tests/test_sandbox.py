@@ -1,0 +1,545 @@
+"""Hardened grading: verdicts come from the judge, whatever the student's code does."""
+
+import json
+import os
+import textwrap
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from instructor import sandbox
+from instructor.sandbox import HardenedExecute, Limits, grade_notebook
+
+LIMITS = Limits(cell_timeout=4.0, total_timeout=60.0, memory_mb=512, output_bytes=10_000)
+
+SETUP = "import numpy as np"
+SOLUTION = '''
+def relu_forward(x):
+    """Elementwise max(0, x); returns (out, cache)."""
+    out = np.maximum(0, x)
+    return out, x
+
+
+def relu_backward(dout, cache):
+    """Gradient of relu_forward."""
+    return dout * (cache > 0)
+'''
+WRONG = '''
+def relu_forward(x):
+    """Wrong: the identity."""
+    return x.copy(), x
+
+
+def relu_backward(dout, cache):
+    """Wrong: passes everything through."""
+    return dout.copy()
+'''
+TEST_FORWARD = """
+import numpy as np
+x = np.array([[-1.0, 2.0], [3.0, -4.0]])
+out, _ = relu_forward(x)
+assert out.shape == (2, 2), f"out has shape {out.shape}, expected (2, 2)"
+assert np.allclose(out, [[0.0, 2.0], [3.0, 0.0]]), "relu_forward should zero the negatives"
+np.testing.assert_allclose(np.abs(out), out)
+assert abs(float(out.sum()) - 5.0) < 1e-12, "relu_forward values are wrong"
+"""
+TEST_BACKWARD = """
+import numpy as np
+rng = np.random.default_rng(0)
+x = rng.standard_normal((3, 4))
+dout = rng.standard_normal((3, 4))
+_, cache = relu_forward(x)
+dx = relu_backward(dout, cache)
+assert dx.shape == x.shape, f"dx has shape {dx.shape}, expected {x.shape}"
+### BEGIN HIDDEN TESTS
+x2 = rng.standard_normal((5, 2)) - 0.5
+_, cache2 = relu_forward(x2)
+dx2 = relu_backward(np.ones_like(x2), cache2)
+assert np.array_equal(dx2, (x2 > 0).astype(float)), "relu backward, shifted input, dx wrong"
+### END HIDDEN TESTS
+"""
+TEST_UNMODIFIED = """
+import numpy as np
+x = np.array([-1.0, 2.0, -3.0])
+before = x.copy()
+relu_forward(x)
+assert np.array_equal(x, before), "relu_forward must not modify its input"
+"""
+
+
+def student(source, gid=None):
+    meta = {}
+    if gid:
+        meta = {"grade": False, "grade_id": gid, "locked": False, "solution": True}
+        meta = {"nbgrader": dict(meta, schema_version=3)}
+    return new_code_cell(textwrap.dedent(source), metadata=meta)
+
+
+def graded(gid, source, points=1):
+    meta = {"grade": True, "grade_id": gid, "locked": True, "points": points, "solution": False}
+    return new_code_cell(
+        textwrap.dedent(source), metadata={"nbgrader": dict(meta, schema_version=3)}
+    )
+
+
+def notebook(*middle, solution=SOLUTION, tests=None):
+    """setup, solution, the given student cells, then the three test cells."""
+    tests = tests or [
+        graded("test_forward", TEST_FORWARD),
+        graded("test_backward", TEST_BACKWARD),
+        graded("test_unmodified", TEST_UNMODIFIED),
+    ]
+    cells = [new_markdown_cell("# Tiny assignment"), student(SETUP), student(solution, "relu")]
+    return new_notebook(cells=cells + [student(m) for m in middle] + tests)
+
+
+def grade(nb, tmp_path, limits=LIMITS):
+    work = tmp_path / "submission"
+    work.mkdir(exist_ok=True)
+    return grade_notebook(nb, work, limits)
+
+
+def statuses(result):
+    return {c.grade_id: c.status for c in result.cells if c.grade_id and "test" in c.grade_id}
+
+
+def isolated(result):
+    return any("worker isolated" in n for n in result.notes)
+
+
+def outputs_text(result):
+    return json.dumps([c.get("outputs", []) for c in result.nb.cells])
+
+
+ALL_PASS = {"test_forward": "passed", "test_backward": "passed", "test_unmodified": "passed"}
+ALL_FAIL = {"test_forward": "failed", "test_backward": "failed", "test_unmodified": "passed"}
+
+
+def test_correct_solution_passes_everything_and_test_cells_stay_silent(tmp_path):
+    result = grade(notebook(), tmp_path)
+    assert statuses(result) == ALL_PASS
+    assert result.problems == []
+    for cell in result.nb.cells:
+        if cell.cell_type == "code" and "test" in (cell.metadata.get("nbgrader") or {}).get(
+            "grade_id", ""
+        ):
+            assert cell.outputs == []
+    meta = result.nb.metadata["hardened_grading"]
+    assert meta["problems"] == [] and len(meta["cells"]) == len(result.cells)
+
+
+def test_wrong_solution_fails_with_visible_feedback(tmp_path):
+    result = grade(notebook(solution=WRONG), tmp_path)
+    assert statuses(result) == ALL_FAIL
+    forward = result.nb.cells[3]
+    (error,) = forward.outputs
+    assert error.output_type == "error" and error.ename == "AssertionError"
+    assert "relu_forward should zero the negatives" in error.evalue
+    assert any("assert np.allclose(out" in line for line in error.traceback)
+
+
+def test_hidden_failure_names_the_exception_but_never_the_hidden_source(tmp_path):
+    wrong_backward = SOLUTION.replace("return dout * (cache > 0)", "return dout.copy()")
+    result = grade(notebook(solution=wrong_backward), tmp_path)
+    assert statuses(result)["test_backward"] == "failed"
+    (error,) = result.nb.cells[4].outputs
+    text = "\n".join(error.traceback)
+    assert text == (
+        "A hidden test in this cell failed: AssertionError: relu backward, shifted input, dx wrong"
+    )
+    assert "x2" not in outputs_text(result) and "HIDDEN" not in outputs_text(result)
+
+
+def test_hidden_message_is_cut_to_300_characters(tmp_path):
+    source = "x = 1\n### BEGIN HIDDEN TESTS\nassert relu_forward is None, 'q' * 1000\n"
+    source += "### END HIDDEN TESTS\n"
+    result = grade(notebook(tests=[graded("test_long", source)]), tmp_path)
+    (error,) = result.nb.cells[-1].outputs
+    assert error.evalue == "q" * 300
+    assert "relu_forward is None" not in outputs_text(result)
+
+
+ATTACKS = {
+    "np.allclose": "np.allclose = lambda *a, **k: True",
+    "np.testing": "np.testing.assert_allclose = lambda *a, **k: None",
+    "np.abs": "np.abs = lambda x: x",
+    "builtins.AssertionError": """
+        import builtins
+        builtins.AssertionError = type("AssertionError", (Exception,), {})
+    """,
+    "builtins.abs": "import builtins\nbuiltins.abs = lambda x: 0.0",
+    "shadowed builtins": "def abs(x):\n    return 0.0\nall = any = lambda *a: True",
+    "excepthook": """
+        import sys
+        sys.excepthook = lambda *a: None
+        sys.displayhook = lambda *a: None
+    """,
+    "ipython display": "get_ipython().showtraceback = lambda *a, **k: None",
+    "trusted module monkeypatch at call time": """
+        _inner = relu_forward
+        def relu_forward(x):
+            import numpy, builtins
+            numpy.allclose = lambda *a, **k: True
+            numpy.array_equal = lambda *a, **k: True
+            builtins.abs = lambda x: 0
+            return _inner(x)
+    """,
+    "fake int equal to everything": """
+        class Liar(float):
+            def __eq__(self, other):
+                return True
+            def __lt__(self, other):
+                return True
+        _inner = relu_forward
+        def relu_forward(x):
+            out, cache = _inner(x)
+            return Liar(0), cache
+    """,
+    "object posing as an array": """
+        class Fake:
+            shape = (2, 2)
+            def __array__(self, dtype=None, copy=None):
+                return np.array([[0.0, 2.0], [3.0, 0.0]])
+        def relu_forward(x):
+            return Fake(), x
+    """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_tampering_cannot_rescue_a_wrong_solution(tmp_path, name):
+    result = grade(notebook(ATTACKS[name], solution=WRONG), tmp_path)
+    got = statuses(result)
+    assert got["test_forward"] in {"failed", "error"}, got
+    assert got["test_backward"] in {"failed", "error"}, got
+
+
+def test_swallowing_every_error_returns_junk_that_fails(tmp_path):
+    junk = """
+    def relu_forward(x):
+        try:
+            raise NotImplementedError()
+        except:  # noqa
+            return np.zeros((2, 2)) + 1.0, x
+    """
+    result = grade(notebook(junk), tmp_path)
+    assert statuses(result)["test_forward"] == "failed"
+
+
+def test_sys_exit_inside_a_called_function_is_an_error(tmp_path):
+    attack = "def relu_forward(x):\n    import sys\n    sys.exit(0)"
+    result = grade(notebook(attack), tmp_path)
+    got = statuses(result)
+    assert got["test_forward"] == "error" and got["test_unmodified"] == "error"
+    assert "RuntimeError: SystemExit: 0" in outputs_text(result)
+    assert got["test_backward"] == "error"
+
+
+def test_sys_exit_at_top_level_is_recorded_and_grading_goes_on(tmp_path):
+    result = grade(notebook("import sys\nsys.exit(0)"), tmp_path)
+    assert statuses(result) == ALL_PASS
+    assert any(c.status == "error" and "SystemExit" in c.message for c in result.cells)
+
+
+@pytest.mark.parametrize(
+    "attack, words",
+    [
+        ("import os\nos._exit(0)", "worker exited with code 0 while cell 3 ran"),
+        ("import ctypes\nctypes.string_at(0)", "signal 11 (segmentation fault) while cell 3"),
+    ],
+    ids=["os._exit", "segfault"],
+)
+def test_worker_death_at_top_level_is_recorded_and_later_tests_still_graded(
+    tmp_path, attack, words
+):
+    result = grade(notebook(attack), tmp_path)
+    assert statuses(result) == ALL_PASS
+    assert [c.status for c in result.cells if c.index == 3] == ["crashed"]
+    assert any(words in p for p in result.problems), result.problems
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ("import os; os._exit(0)", "worker exited with code 0 while cell 4 (test_forward) ran"),
+        ("import ctypes; ctypes.string_at(0)", "signal 11 (segmentation fault)"),
+    ],
+    ids=["os._exit", "segfault"],
+)
+def test_worker_death_inside_a_called_function_fails_that_test_only(tmp_path, body, words):
+    attack = "_real = relu_forward\ndef relu_forward(x):\n    if x.shape == (2, 2):\n"
+    attack += f"        {body}\n    return _real(x)"
+    result = grade(notebook(attack), tmp_path)
+    assert statuses(result) == {
+        "test_forward": "crashed",
+        "test_backward": "passed",
+        "test_unmodified": "passed",
+    }
+    assert any(words in p for p in result.problems), result.problems
+    (error,) = result.nb.cells[4].outputs
+    assert error.output_type == "error"
+
+
+def test_infinite_loop_at_top_level_times_out_and_later_tests_still_graded(tmp_path):
+    result = grade(notebook("while True:\n    pass"), tmp_path)
+    assert statuses(result) == ALL_PASS
+    assert [c.status for c in result.cells if c.index == 3] == ["timeout"]
+    assert "cell 3: time limit of 4 s exceeded" in result.problems
+
+
+def test_infinite_loop_inside_a_called_function_times_out_that_test_only(tmp_path):
+    attack = "_real = relu_forward\ndef relu_forward(x):\n    while x.shape == (2, 2):\n"
+    attack += "        pass\n    return _real(x)"
+    result = grade(notebook(attack), tmp_path)
+    assert statuses(result) == {
+        "test_forward": "timeout",
+        "test_backward": "passed",
+        "test_unmodified": "passed",
+    }
+    assert "cell 4 (test_forward): time limit of 4 s exceeded" in result.problems
+
+
+def test_total_time_limit_marks_the_rest_not_run(tmp_path):
+    limits = Limits(cell_timeout=3.0, total_timeout=2.0, memory_mb=512, output_bytes=10_000)
+    result = grade(notebook("import time\ntime.sleep(30)"), tmp_path, limits)
+    assert set(statuses(result).values()) == {"not run"}
+    assert any("total time limit of 2 s exceeded" in p for p in result.problems)
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "big = np.ones((2**31,))",
+        "chunks = []\nwhile True:\n    chunks.append(bytearray(2**24))",
+    ],
+    ids=["numpy", "list"],
+)
+def test_memory_bomb_is_contained(tmp_path, attack):
+    result = grade(notebook(attack), tmp_path)
+    assert statuses(result) == ALL_PASS
+    assert any("memory limit of 512 MB exceeded in cell 3" in p for p in result.problems)
+
+
+def test_enormous_output_is_truncated(tmp_path):
+    result = grade(notebook("print('x' * 10**7)\nfor i in range(10**5):\n    print(i)"), tmp_path)
+    assert statuses(result) == ALL_PASS
+    (stream,) = result.nb.cells[3].outputs
+    assert len(stream.text) < 10_100 and "output truncated at 10000 bytes" in stream.text
+    assert "output of cell 3 truncated at 10000 bytes" in result.problems
+
+
+def test_student_files_are_a_copy_and_outside_files_hidden(tmp_path):
+    work = tmp_path / "submission"
+    work.mkdir()
+    (work / "data.txt").write_text("student data")
+    secret = sandbox.REPO / "instructor" / "sandbox.py"
+    probe = f"""
+        print(open("data.txt").read())
+        open("data.txt", "w").write("changed")
+        import os
+        paths = [{str(secret)!r}, {str(work / "data.txt")!r}, {str(sandbox.REPO / ".git")!r}]
+        for path in paths:
+            try:
+                size = len(os.listdir(path) if os.path.isdir(path) else open(path).read())
+                print(path, "visible", size)
+            except OSError as exc:
+                print(path, "hidden", type(exc).__name__)
+    """
+    result = grade_notebook(notebook(probe), work, LIMITS)
+    text = result.nb.cells[3].outputs[0].text
+    assert text.startswith("student data\n")
+    assert (work / "data.txt").read_text() == "student data"
+    if isolated(result):
+        assert f"{secret} hidden" in text and f"{work / 'data.txt'} hidden" in text
+        assert f"{sandbox.REPO / '.git'} visible 0" in text
+    else:
+        assert any("scratch copy only" in n for n in result.notes)
+
+
+def test_network_is_unreachable_or_the_notes_say_so(tmp_path):
+    probe = """
+        import socket
+        try:
+            socket.create_connection(("127.0.0.1", 22), timeout=1)
+            print("connected")
+        except OSError as exc:
+            print("refused" if isinstance(exc, ConnectionRefusedError) else "unreachable")
+    """
+    result = grade(notebook(probe), tmp_path)
+    text = result.nb.cells[3].outputs[0].text
+    if isolated(result):
+        assert text == "unreachable\n"
+    else:
+        assert any("with network" in n or "scratch copy only" in n for n in result.notes)
+
+
+def test_without_namespaces_the_notes_say_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "ISOLATE", False)
+    result = grade(notebook(), tmp_path)
+    assert statuses(result) == ALL_PASS
+    assert any("namespaces not used" in n for n in result.notes)
+    assert not isolated(result)
+
+
+def test_in_place_modification_is_written_back_and_detected(tmp_path):
+    inplace = '''
+    def relu_forward(x):
+        """Correct values, but clobbers the input."""
+        np.maximum(0, x, out=x)
+        return x.copy(), x
+    '''
+    result = grade(notebook(inplace), tmp_path)
+    assert statuses(result)["test_unmodified"] == "failed"
+    assert statuses(result)["test_forward"] == "passed"
+
+
+EXCEPTIONS = """
+class StudentError(Exception):
+    pass
+
+def raises(kind):
+    if kind == "value":
+        raise ValueError("windows do not fit")
+    if kind == "custom":
+        raise StudentError("mine")
+    if kind == "interrupt":
+        raise KeyboardInterrupt()
+    if kind == "memory":
+        raise MemoryError("pretend")
+    return kind
+"""
+TEST_EXCEPTIONS = """
+try:
+    raises("value")
+except ValueError as exc:
+    assert str(exc) == "windows do not fit"
+else:
+    raise AssertionError("no ValueError")
+try:
+    raises("custom")
+except RuntimeError as exc:
+    assert str(exc) == "StudentError: mine", str(exc)
+try:
+    raises("interrupt")
+except RuntimeError as exc:
+    assert str(exc).startswith("KeyboardInterrupt"), str(exc)
+try:
+    raises("memory")
+except MemoryError as exc:
+    assert str(exc) == "pretend"
+assert raises("ok") == "ok"
+"""
+
+
+def test_exceptions_map_to_builtin_types_or_runtime_error(tmp_path):
+    nb = notebook(EXCEPTIONS, tests=[graded("test_exceptions", TEST_EXCEPTIONS)])
+    result = grade(nb, tmp_path)
+    assert statuses(result) == {"test_exceptions": "passed"}
+
+
+MODEL = '''
+class Model:
+    """A tiny model with parameters and a loss."""
+
+    def __init__(self):
+        self.params = {"W": np.arange(6.0).reshape(2, 3), "b": np.zeros(3)}
+        self.history = [1.0, 0.5]
+
+    def loss(self, X, y=None):
+        scores = X @ self.params["W"] + self.params["b"]
+        if y is None:
+            return scores
+        return float(scores.sum()), {"W": np.ones((2, 3)), "b": np.ones(3)}
+
+    def __len__(self):
+        return 2
+
+model = Model()
+cache_like = (object(), np.ones(2))
+'''
+TEST_MODEL = """
+import numpy as np
+assert type(model.params) is dict and model.params["W"].shape == (2, 3)
+X = np.ones((4, 2))
+assert model.loss(X).shape == (4, 3)
+loss, grads = model.loss(X, np.zeros(4))
+assert isinstance(loss, float) and set(grads) == {"W", "b"}
+assert model.history == [1.0, 0.5] and len(model) == 2
+model.scale = 2.0
+assert model.scale == 2.0
+handle, ones = cache_like
+assert type(ones) is np.ndarray and "student object" in repr(handle)
+"""
+
+
+def test_objects_are_proxied_and_plain_data_is_copied(tmp_path):
+    nb = notebook(MODEL, tests=[graded("test_model", TEST_MODEL)])
+    result = grade(nb, tmp_path)
+    assert statuses(result) == {"test_model": "passed"}, outputs_text(result)
+
+
+def test_grading_twice_gives_identical_results(tmp_path):
+    nb = notebook("print('hello')", "1 / 0", solution=WRONG)
+    first, second = grade(nb, tmp_path), grade(nb, tmp_path)
+    assert first.cells == second.cells and first.problems == second.problems
+    assert first.nb == second.nb
+
+
+def test_the_input_notebook_is_not_modified(tmp_path):
+    nb = notebook()
+    before = nbformat.writes(nb)
+    grade(nb, tmp_path)
+    assert nbformat.writes(nb) == before
+
+
+def test_preprocessor_reuses_cached_results_without_executing(tmp_path, monkeypatch):
+    work = tmp_path / "submission"
+    work.mkdir()
+    nb = notebook(solution=WRONG)
+    cache = tmp_path / "cache"
+    sandbox.precompute(nb, work, LIMITS, cache)
+    assert len(os.listdir(cache)) == 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("executed despite a cached result")
+
+    monkeypatch.setattr(sandbox, "grade_notebook", refuse)
+    pre = HardenedExecute(
+        cell_timeout=LIMITS.cell_timeout,
+        total_timeout=LIMITS.total_timeout,
+        memory_mb=LIMITS.memory_mb,
+        output_bytes=LIMITS.output_bytes,
+        cache_dir=str(cache),
+    )
+    out, resources = pre.preprocess(nb, {"metadata": {"path": str(work)}})
+    assert resources["hardened"]["problems"] == []
+    assert {c["grade_id"]: c["status"] for c in resources["hardened"]["cells"]}["test_forward"] == (
+        "failed"
+    )
+    assert out.cells[3].outputs[0].ename == "AssertionError"
+    assert "hardened_grading" in out.metadata
+
+
+def test_preprocessor_grades_without_a_cache(tmp_path):
+    work = tmp_path / "submission"
+    work.mkdir()
+    pre = HardenedExecute(cell_timeout=4.0, total_timeout=60.0, memory_mb=512)
+    out, resources = pre.preprocess(notebook(), {"metadata": {"path": str(work)}})
+    cells = {c["grade_id"]: c["status"] for c in resources["hardened"]["cells"]}
+    assert {k: v for k, v in cells.items() if k and "test" in k} == ALL_PASS
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"cell_timeout": 0}, {"memory_mb": -1}, {"output_bytes": "many"}]
+)
+def test_limits_reject_nonsense(kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        Limits(**kwargs)
+
+
+def test_grade_notebook_checks_its_arguments(tmp_path):
+    with pytest.raises(ValueError, match="workdir"):
+        grade_notebook(notebook(), tmp_path / "missing", LIMITS)
+    with pytest.raises(TypeError, match="nb must be"):
+        grade_notebook("notebook.ipynb", tmp_path, LIMITS)

@@ -11,6 +11,8 @@ import numbers
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import to_rgb
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
@@ -193,14 +195,20 @@ def coverage_map(H, W, F, stride, pad):
     return np.outer(counts(H, H_out), counts(W, W_out))  # (H, W): windows are products
 
 
+def _cell_borders(ax, rows, cols):
+    """Thin white lines between the cells of a rows x cols image on ax."""
+    ax.hlines(np.arange(rows + 1) - 0.5, -0.5, cols - 0.5, colors="white", linewidth=1)
+    ax.vlines(np.arange(cols + 1) - 0.5, -0.5, rows - 0.5, colors="white", linewidth=1)
+
+
 def _padded_axes(ax, H, W, pad):
     """Set limits, ticks (input coordinates; padding is -1, H, ...) and labels on ax."""
     Hp, Wp = H + 2 * pad, W + 2 * pad
     ax.set_xlim(-0.5, Wp - 0.5)
     ax.set_ylim(Hp - 0.5, -0.5)
     ax.set_aspect("equal")
-    step_x = max(1, Wp // 16)
-    step_y = max(1, Hp // 16)
+    step_x = math.ceil(Wp / 12)
+    step_y = math.ceil(Hp / 12)
     ax.set_xticks(range(0, Wp, step_x), [str(c - pad) for c in range(0, Wp, step_x)])
     ax.set_yticks(range(0, Hp, step_y), [str(r - pad) for r in range(0, Hp, step_y)])
     ax.set_xlabel("input column")
@@ -223,41 +231,46 @@ def plot_sliding_window(H, W, F, stride, pad, position=(0, 0)):
     fig, (ax, ax_out) = plt.subplots(
         1, 2, figsize=(9, 4.8), gridspec_kw={"width_ratios": [Wp, max(W_out, 3)]}
     )
-    for r in range(Hp):
-        for c in range(Wp):
-            inside = pad <= r < pad + H and pad <= c < pad + W
-            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=INPUT_COLOUR if inside
-                                   else PAD_COLOUR, edgecolor="white", linewidth=1))
-            if not inside and Hp * Wp <= 400:
-                ax.text(c, r, "0", ha="center", va="center", fontsize=8, color="#555555")
+    inside = np.zeros((Hp, Wp), dtype=bool)
+    inside[pad:pad + H, pad:pad + W] = True
+    cells = np.where(inside[..., None], to_rgb(INPUT_COLOUR), to_rgb(PAD_COLOUR))  # (Hp, Wp, 3)
+    ax.imshow(cells, interpolation="nearest")
+    _cell_borders(ax, Hp, Wp)
+    if Hp * Wp <= 400:
+        for r, c in np.argwhere(~inside):
+            ax.text(c, r, "0", ha="center", va="center", fontsize=8, color="#555555")
     r0, c0 = i * stride, j * stride  # window's top-left corner in padded coordinates
     ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), F, F, facecolor=WINDOW_COLOUR, alpha=0.25,
-                           edgecolor=WINDOW_COLOUR, linewidth=2.5, clip_on=False))
+                           edgecolor=WINDOW_COLOUR, linewidth=2.5, clip_on=False, zorder=3))
+    handles = [Patch(facecolor=INPUT_COLOUR, label="input pixel")]
+    if pad:
+        handles.append(Patch(facecolor=PAD_COLOUR, label="zero padding"))
+    handles.append(Patch(facecolor=WINDOW_COLOUR, alpha=0.4, label=f"{F}x{F} window"))
+    if j + 1 < W_out:  # where the window goes next: stride columns to the right
+        ax.add_patch(Rectangle((c0 + stride - 0.5, r0 - 0.5), F, F, fill=False, linestyle="--",
+                               edgecolor=WINDOW_COLOUR, linewidth=1.5, clip_on=False, zorder=3))
+        handles.append(Line2D([], [], color=WINDOW_COLOUR, linestyle="--",
+                              label=f"next window ({stride} to the right)"))
     _padded_axes(ax, H, W, pad)
     rows, cols = f"{r0 - pad}..{r0 - pad + F - 1}", f"{c0 - pad}..{c0 - pad + F - 1}"
     ax.set_title(f"input {H}x{W} with pad={pad}: window F={F} at rows {rows}, cols {cols}",
                  fontsize=9)
-    ax.legend(handles=[Patch(facecolor=INPUT_COLOUR, label="input pixel"),
-                       Patch(facecolor=PAD_COLOUR, label="zero padding"),
-                       Patch(facecolor=WINDOW_COLOUR, alpha=0.4, label=f"{F}x{F} window")],
-              loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8, frameon=False)
-    for r in range(H_out):
-        for c in range(W_out):
-            here = (r, c) == (i, j)
-            ax_out.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, edgecolor="white",
-                                       facecolor=WINDOW_COLOUR if here else "#eeeeee"))
-    ax_out.set_xlim(-0.5, max(W_out, 1) - 0.5)
-    ax_out.set_ylim(max(H_out, 1) - 0.5, -0.5)
-    ax_out.set_aspect("equal")
-    ax_out.set_xticks(range(W_out))
-    ax_out.set_yticks(range(H_out))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2,
+              fontsize=8, frameon=False)
+    out = np.full((H_out, W_out, 3), to_rgb("#eeeeee"))
+    out[i, j] = to_rgb(WINDOW_COLOUR)
+    ax_out.imshow(out, interpolation="nearest")
+    _cell_borders(ax_out, H_out, W_out)
+    step = math.ceil(max(H_out, W_out) / 12)
+    ax_out.set_xticks(range(0, W_out, step))
+    ax_out.set_yticks(range(0, H_out, step))
     ax_out.set_xlabel("output column j")
     ax_out.set_ylabel("output row i")
     ax_out.set_title(f"output {H_out}x{W_out}: pixel ({i}, {j})", fontsize=9)
-    fig.suptitle(
-        f"Sliding window: F={F}, stride={stride}, pad={pad}    "
-        f"H' = 1 + (H + 2*pad - F) // stride = 1 + ({H} + {2 * pad} - {F}) // {stride} = {H_out}"
-    )
+    formula = f"H' = 1 + ({H} + 2*{pad} - {F}) // {stride} = {H_out}"
+    if W != H:
+        formula += f",  W' = 1 + ({W} + 2*{pad} - {F}) // {stride} = {W_out}"
+    fig.suptitle(f"Sliding window: F={F}, stride={stride}, pad={pad}\n{formula}")
     fig.tight_layout()
     return fig
 

@@ -3,11 +3,12 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.colors import to_hex
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from helpers.plots import (
+    PAD_COLOUR,
     WINDOW_COLOUR,
     coverage_map,
     plot_activation_maps,
@@ -113,22 +114,38 @@ def test_coverage_map_known_cases():
 
 
 def test_plot_sliding_window_draws_window_at_position():
-    fig = plot_sliding_window(5, 6, 3, 2, 1, position=(1, 2))
+    H, W, F, S, P = 5, 6, 3, 2, 1
+    fig = plot_sliding_window(H, W, F, S, P, position=(1, 1))
     assert isinstance(fig, Figure)
     suptitle = fig.get_suptitle()
     assert "F=3" in suptitle and "stride=2" in suptitle and "pad=1" in suptitle
     ax = fig.axes[0]
-    windows = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_width() == 3
-               and p.get_height() == 3]
-    assert len(windows) == 1
-    x0, y0 = windows[0].get_xy()  # padded coordinates: output (i, j) starts at (i * S, j * S)
-    assert (x0 + 0.5, y0 + 0.5) == (2 * 2, 1 * 2)
-    pad_cells = [p for p in ax.patches if p.get_width() == 1
-                 and to_hex(p.get_facecolor()) == "#d0d0d0"]
-    assert len(pad_cells) == (5 + 2) * (6 + 2) - 5 * 6
+    windows = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_width() == F
+               and p.get_height() == F]
+    assert len(windows) == 2  # the window and, dashed, the next one
+    corners = sorted((x + 0.5, y + 0.5) for x, y in (w.get_xy() for w in windows))
+    assert corners == [(1 * S, 1 * S), (2 * S, 1 * S)]  # padded coordinates: (j * S, i * S)
+    cells = ax.get_images()[0].get_array()  # (H + 2P, W + 2P, 3)
+    assert cells.shape[:2] == (H + 2 * P, W + 2 * P)
+    is_pad = np.all(np.isclose(cells, to_rgb(PAD_COLOUR)), axis=-1)
+    expected = np.ones((H + 2 * P, W + 2 * P), dtype=bool)
+    expected[P:P + H, P:P + W] = False
+    assert np.array_equal(is_pad, expected)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "zero padding" in legend and "input pixel" in legend
-    assert ax.get_xlabel() and ax.get_ylabel() and fig.axes[1].get_title()
+    assert ax.get_xlabel() and ax.get_ylabel()
+    out = fig.axes[1].get_images()[0].get_array()  # (H', W', 3): the chosen pixel marked
+    marked = np.argwhere(np.all(np.isclose(out, to_rgb(WINDOW_COLOUR)), axis=-1))
+    assert out.shape[:2] == (3, 3) and marked.tolist() == [[1, 1]]
+    assert fig.axes[1].get_title()
+
+
+def test_plot_sliding_window_last_column_has_no_next_window():
+    fig = plot_sliding_window(5, 5, 3, 1, 0, position=(2, 2))
+    windows = [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and p.get_width() == 3]
+    assert len(windows) == 1
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "zero padding" not in legend  # pad = 0
 
 
 def test_plot_coverage_marks_never_touched_pixels():

@@ -63,7 +63,7 @@ def _check_seed(seed):
 
 
 def _check_float_array(x, name, *, need_float64=False):
-    """Raise unless x is a finite floating-point ndarray (float64 if need_float64)."""
+    """Raise unless x is a finite floating-point ndarray (float64 and writeable if need_float64)."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a numpy array; got {type(x).__name__}")
     if not np.issubdtype(x.dtype, np.floating):
@@ -78,6 +78,11 @@ def _check_float_array(x, name, *, need_float64=False):
         )
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{name} must contain only finite numbers; it contains nan or inf")
+    if need_float64 and not x.flags.writeable:
+        raise ValueError(
+            f"{name} must be writeable: it is nudged in place (and restored) to measure the "
+            f"gradient; got a read-only array (pass {name}.copy())"
+        )
 
 
 def _as_scalar(value, what):

@@ -397,29 +397,48 @@ def test_check_layer_explains_relu_failure_at_kink(rng):
             check_layer(relu_forward, relu_backward, {"x": x})
 
 
+SMOOTH_POINTS = np.array([0.0, 1e-7, -0.3, 1.7, 4.0, -2.5])
+
+
 @pytest.mark.parametrize(
-    "f",
+    "f, x",
     [
-        lambda x: np.sum(x**2),
-        lambda x: np.sum(np.sin(3 * x)),
-        lambda x: np.sum(np.exp(2 * x)),
-        lambda x: np.sum(x**3),
-        lambda x: 1e6 * np.sum(x**2),
-        lambda x: 1e-9 * np.sum(np.tanh(x)),
-        lambda x: 7.0,
-        lambda x: np.sum(np.maximum(x, 0)),  # smooth away from 0
+        (lambda x: np.sum(x**2), SMOOTH_POINTS),
+        (lambda x: np.sum(np.sin(3 * x)), SMOOTH_POINTS),
+        (lambda x: np.sum(np.exp(2 * x)), SMOOTH_POINTS),
+        (lambda x: np.sum(x**3), SMOOTH_POINTS),
+        (lambda x: 1e6 * np.sum(x**2), SMOOTH_POINTS),
+        (lambda x: 1e-9 * np.sum(np.tanh(x)), SMOOTH_POINTS),
+        (lambda x: 7.0, SMOOTH_POINTS),
+        (lambda x: np.sum(np.maximum(x, 0)), SMOOTH_POINTS[2:]),  # ReLU away from its kink
+        (lambda x: np.max(x), SMOOTH_POINTS),  # max without ties
     ],
 )
-def test_no_kink_warning_for_smooth_functions(f, no_warnings):
-    x = np.array([0.0, 1e-7, -0.3, 1.7, 4.0, -2.5])
-    if f(np.array([-1.0])) == 0.0:  # the ReLU case: keep inputs away from 0
-        x = np.array([-0.3, 1.7, 4.0, -2.5])
+def test_no_kink_warning_for_smooth_functions(f, x, no_warnings):
+    x = x.copy()
     numerical_gradient(f, x)
     numerical_gradient_array(lambda x: x * f(x), x, np.ones_like(x))
 
 
 def test_no_kink_warning_for_correct_smooth_layer(linear_inputs, no_warnings):
     check_layer(linear_forward, linear_backward, linear_inputs)
+
+
+def test_smooth_layers_pass_without_warnings_over_many_seeds(no_warnings):
+    def forward(x, w, b):
+        out = np.tanh(x @ w + b)
+        return out, (x, w, out)
+
+    def backward(dout, cache):
+        x, w, out = cache
+        da = dout * (1 - out**2)
+        return da @ w.T, x.T @ da, da.sum(axis=0)
+
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        inputs = {"x": rng.standard_normal((3, 4)), "w": rng.standard_normal((4, 5)),
+                  "b": rng.standard_normal(5)}
+        assert check_layer(forward, backward, inputs, seed=seed, threshold=1e-6).passed
 
 
 def test_errors_name_the_argument(rng):
@@ -432,6 +451,8 @@ def test_errors_name_the_argument(rng):
         (lambda: numerical_gradient(f, x.astype(np.float32)), TypeError, "x must have dtype"),
         (lambda: numerical_gradient(f, np.array([1.0, np.nan])), ValueError, "x must contain"),
         (lambda: numerical_gradient(f, x, h=0), ValueError, "h must be a positive"),
+        (lambda: numerical_gradient(f, np.broadcast_to(x, (2, 3))), ValueError,
+         "x must be writeable"),
         (lambda: numerical_gradient(f, x, h="1"), TypeError, "h must be a positive"),
         (lambda: numerical_gradient(lambda x: x, x), TypeError, "must return a single number"),
         (lambda: numerical_gradient(lambda x: np.nan, x), ValueError, "returned nan"),

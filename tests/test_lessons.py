@@ -135,6 +135,13 @@ def test_every_exercise_has_a_check_right_after_and_a_solution_with_its_id(path)
     assert answers == exercise_ids(nb), (
         f"solutions/{path.name} solution ids {answers} must match the exercises {exercise_ids(nb)}"
     )
+    stray = [
+        c.get("id") for c in solutions.cells if c.cell_type == "code" and "solution" not in tags(c)
+    ]
+    assert not stray, (
+        f"solutions/{path.name}: code cells {stray} are not tagged 'solution', so they never reach "
+        "the lesson; merge them into a solution cell or make them markdown"
+    )
     unexplained = [cell.get("id") for i, cell in enumerate(solutions.cells)
                    if "solution" in tags(cell)
                    and (i == 0 or solutions.cells[i - 1].cell_type != "markdown")]  # fmt: skip
@@ -275,6 +282,15 @@ def test_with_solutions_rejects_what_is_not_a_notebook():
         with_solutions(_lesson(), 42)
     with pytest.raises(TypeError, match="lesson_nb must be a notebook"):
         with_solutions({"cells": "none"}, _lesson())
+
+
+def test_lesson_paths_names_a_missing_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        lesson_paths(tmp_path / "nowhere")
+    (tmp_path / "02_b.ipynb").write_text("{}")
+    (tmp_path / "01_a.ipynb").write_text("{}")
+    (tmp_path / "notes.ipynb").write_text("{}")
+    assert [p.name for p in lesson_paths(tmp_path)] == ["01_a.ipynb", "02_b.ipynb"]
 
 
 def test_lesson_paths_are_in_course_order_and_each_has_solutions():

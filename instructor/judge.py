@@ -11,6 +11,7 @@ import re
 import sys
 import traceback
 import warnings
+import weakref
 
 from instructor import remote
 
@@ -49,12 +50,33 @@ class Link:
     def __init__(self, channel: remote.Channel):
         self.channel = channel
         self.gone = False
+        self.tracked: list = []
+
+    def track(self, array, origin: int) -> None:
+        """Remember an array read from the worker, to write the test's changes back later."""
+        self.tracked.append((weakref.ref(array), origin, array.tobytes()))
+
+    def sync(self, encoder: remote.Encoder) -> list:
+        """Changes the test made to arrays it read from the worker, to apply there first."""
+        entries, kept = [], []
+        for ref, origin, before in self.tracked:
+            array = ref()
+            if array is None:
+                continue
+            now = array.tobytes()
+            if now != before:
+                entries.append([origin, encoder.encode(array)])
+            kept.append((ref, origin, now))
+        self.tracked = kept
+        return entries
 
     def ask(self, msg: dict, encoder: remote.Encoder | None = None, arrays=()):
         """Send one request about a handle; returns the decoded value or raises."""
         if self.gone:
             raise WorkerGone("the worker is gone")
-        self.channel.send(dict(msg, op=msg["op"], to="worker"), encoder.buffers if encoder else [])
+        encoder = encoder or remote.Encoder(lambda obj: None)
+        msg = dict(msg, to="worker", sync=self.sync(encoder))
+        self.channel.send(msg, encoder.buffers)
         reply, buffers = self.channel.recv()
         if "dead" in reply:
             self.gone = True
@@ -64,7 +86,7 @@ class Link:
         tree = reply.get("ok") if isinstance(reply, dict) else None
         if not isinstance(tree, dict):
             raise remote.WireError("malformed reply")
-        decoder = remote.Decoder(buffers, self.special)
+        decoder = remote.Decoder(buffers, self.special, self.track)
         value = decoder.decode(tree.get("value"))
         changed = tree.get("changed") or []
         if not isinstance(changed, list):
@@ -321,7 +343,8 @@ def main(rfd: int, wfd: int) -> None:
             values = reply.get("ok")
             if not isinstance(values, dict):
                 raise remote.WireError("malformed snapshot")
-            decoder = remote.Decoder(buffers, link.special)
+            link.tracked = []
+            decoder = remote.Decoder(buffers, link.special, link.track)
             snapshot = {str(k): decoder.decode(v) for k, v in values.items()}
         except (remote.WireError, Exception) as exc:
             snapshot = {}

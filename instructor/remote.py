@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import select
@@ -31,61 +32,76 @@ class Channel:
 
     def __init__(self, rfd: int, wfd: int):
         self.rfd, self.wfd = rfd, wfd
-        self._pending = bytearray()
+        self._frame: bytearray | None = None
+        self._got = 0
 
     def send(self, msg: dict, buffers: list | None = None) -> None:
-        """Send one message whose "b" entries index into `buffers`."""
-        self.send_frame(pack(msg, buffers or []))
+        """Send one message whose "_b" table gives the lengths of `buffers`."""
+        for part in pack_parts(msg, buffers or []):
+            self.send_frame(part)
 
-    def send_frame(self, frame: bytes) -> None:
-        """Send an already packed frame."""
-        view = memoryview(frame)
+    def send_frame(self, frame) -> None:
+        """Send already packed bytes (a whole frame, or its parts in order)."""
+        view = memoryview(frame).cast("B")
         while view:
             written = os.write(self.wfd, view)
             view = view[written:]
 
-    def recv(self, deadline: float | None = None) -> tuple[dict, memoryview] | None:
-        """The next message and its blob; None on deadline; EOFError when the peer is gone."""
+    def recv(self, deadline: float | None = None) -> tuple[dict, list] | None:
+        """The next message and its buffers; None on deadline; EOFError when the peer is gone."""
         frame = self.recv_frame(deadline)
         return None if frame is None else unpack(frame)
 
-    def recv_frame(self, deadline: float | None = None, alive=None) -> bytes | None:
-        """The next raw frame, read incrementally with a size cap; None on deadline."""
-        need = HEADER.size
-        while True:
-            if len(self._pending) >= HEADER.size:
-                json_len, blob_len = HEADER.unpack_from(self._pending)
-                if json_len + blob_len > MAX_MESSAGE:
-                    raise WireError(f"message of {json_len + blob_len} bytes exceeds the cap")
-                need = HEADER.size + json_len + blob_len
-                if len(self._pending) >= need:
-                    frame = bytes(self._pending[:need])
-                    del self._pending[:need]
-                    return frame
+    def recv_frame(self, deadline: float | None = None, alive=None) -> bytearray | None:
+        """The next raw frame, read with a size cap; None on deadline (call again to resume)."""
+        if self._frame is None:
+            self._frame, self._got = bytearray(HEADER.size), 0
+        if len(self._frame) == HEADER.size and self._got < HEADER.size:
+            if not self._fill(deadline, alive):
+                return None
+            json_len, blob_len = HEADER.unpack(self._frame)
+            if json_len + blob_len > MAX_MESSAGE:
+                raise WireError(f"message of {json_len + blob_len} bytes exceeds the cap")
+            self._frame += bytes(json_len + blob_len)
+        if not self._fill(deadline, alive):
+            return None
+        frame, self._frame = self._frame, None
+        return frame
+
+    def _fill(self, deadline, alive) -> bool:
+        view = memoryview(self._frame)
+        while self._got < len(self._frame):
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
             if alive is not None:
                 wait = 0.2 if wait is None else min(wait, 0.2)
             ready, _, _ = select.select([self.rfd], [], [], wait)
             if not ready:
                 if deadline is not None and time.monotonic() >= deadline:
-                    return None
+                    return False
                 if alive is not None and not alive():
                     raise EOFError("peer exited")
                 continue
-            chunk = os.read(self.rfd, min(1 << 20, max(need - len(self._pending), 65536)))
-            if not chunk:
+            n = os.readv(self.rfd, [view[self._got :]])
+            if n == 0:
                 raise EOFError("peer closed the pipe")
-            self._pending += chunk
+            self._got += n
+        return True
+
+
+def pack_parts(msg: dict, buffers: list) -> list:
+    """A frame as parts: header and JSON (with the buffer lengths under "_b"), then buffers."""
+    views = [memoryview(b).cast("B") for b in buffers]
+    msg = dict(msg, _b=[len(v) for v in views])
+    head = json.dumps(msg, separators=(",", ":")).encode()
+    blob_len = sum(len(v) for v in views)
+    if len(head) + blob_len > MAX_MESSAGE:
+        raise TooLarge(f"message of {len(head) + blob_len} bytes exceeds {MAX_MESSAGE}")
+    return [HEADER.pack(len(head), blob_len) + head, *views]
 
 
 def pack(msg: dict, buffers: list) -> bytes:
-    """One frame: header, JSON (with the buffer lengths under "_b"), concatenated buffers."""
-    msg = dict(msg, _b=[len(memoryview(b).cast("B")) for b in buffers])
-    head = json.dumps(msg, separators=(",", ":")).encode()
-    blob = b"".join(memoryview(b).cast("B") for b in buffers)
-    if len(head) + len(blob) > MAX_MESSAGE:
-        raise TooLarge(f"message of {len(head) + len(blob)} bytes exceeds {MAX_MESSAGE}")
-    return HEADER.pack(len(head), len(blob)) + head + blob
+    """One frame as bytes."""
+    return b"".join(pack_parts(msg, buffers))
 
 
 def unpack(frame: bytes) -> tuple[dict, list[memoryview]]:
@@ -127,12 +143,26 @@ def is_plain_array(value) -> bool:
 
 
 class Encoder:
-    """Turns plain data into a JSON tree plus buffers; `fallback(obj)` handles everything else."""
+    """Turns plain data into a JSON tree plus buffers; `fallback(obj)` handles everything else.
 
-    def __init__(self, fallback, limit: int = MAX_MESSAGE // 2):
-        self.fallback, self.limit = fallback, limit
+    `track(array) -> int`, when given, names each array sent so that later changes made by
+    the receiver can be written back into it.
+    """
+
+    def __init__(self, fallback, limit: int = MAX_MESSAGE // 2, track=None):
+        self.fallback, self.limit, self.track = fallback, limit, track
         self.buffers: list = []
         self.size = self.nodes = 0
+
+    def encode_or_fallback(self, value):
+        """The JSON tree of `value`, or its fallback when it is too large to copy."""
+        state = len(self.buffers), self.size, self.nodes
+        try:
+            return self.encode(value)
+        except TooLarge:
+            del self.buffers[state[0] :]
+            self.size, self.nodes = state[1], state[2]
+            return self.fallback(value)
 
     def encode(self, value, depth: int = 0):
         """The JSON tree of `value`."""
@@ -160,7 +190,8 @@ class Encoder:
             return self.fallback(value)
         if is_plain_array(value):
             data = np.ascontiguousarray(value)
-            return ["A", data.dtype.str, list(data.shape), self._buffer(data)]
+            node = ["A", data.dtype.str, list(data.shape), self._buffer(data)]
+            return node + [self.track(value)] if self.track else node
         if isinstance(value, np.generic) and is_plain_array(np.asarray(value)):
             data = np.asarray(value)
             return ["N", data.dtype.str, self._buffer(data.reshape(1))]
@@ -181,10 +212,13 @@ _SLICE = ("start", "stop", "step")
 
 
 class Decoder:
-    """Rebuilds plain data from a JSON tree and buffers; `special(tag, node)` builds handles."""
+    """Rebuilds plain data from a JSON tree and buffers; `special(tag, node)` builds handles.
 
-    def __init__(self, buffers: list, special):
-        self.buffers, self.special = buffers, special
+    `track(array, origin)`, when given, hears of every array that names its origin.
+    """
+
+    def __init__(self, buffers: list, special, track=None):
+        self.buffers, self.special, self.track = buffers, special, track
         self.nodes = 0
 
     def decode(self, node, depth: int = 0):
@@ -216,8 +250,11 @@ class Decoder:
             if not all(p is None or type(p) is int for p in parts):
                 raise WireError("slice with non-integer bounds")
             return slice(*parts)
-        if tag == "A" and len(args) == 3:
-            return self._array(args[0], args[1], args[2])
+        if tag == "A" and len(args) in (3, 4):
+            array = self._array(args[0], args[1], args[2])
+            if len(args) == 4 and type(args[3]) is int and self.track is not None:
+                self.track(array, args[3])
+            return array
         if tag == "N" and len(args) == 2:
             return self._array(args[0], [1], args[1])[0]
         return self.special(tag, args)
@@ -241,7 +278,7 @@ class Decoder:
         ):
             raise WireError("array shape must be a list of non-negative integers")
         data = self._buffer(index)
-        if int(np.prod(shape, dtype=np.int64)) * dt.itemsize != len(data):
+        if math.prod(shape) * dt.itemsize != len(data):
             raise WireError("array shape and buffer length disagree")
         return np.frombuffer(data, dtype=dt).reshape(shape).copy()
 

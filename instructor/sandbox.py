@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import fcntl
 import glob
 import hashlib
 import json
@@ -28,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 ISOLATE = True  # try user/mount/network namespaces for the worker
 KEEP_VISIBLE = {".venv", "helpers", "convnets_from_scratch.egg-info"}
 FILE_MB = 64
+F_SETPIPE_SZ, PIPE_BYTES = 1031, 1 << 20
 START_TIMEOUT = 60.0
 TOTAL_OUTPUT_FACTOR = 10
 CACHE_VERSION = 1
@@ -86,6 +88,11 @@ class _Process:
     def __init__(self, kind: str, cwd: str, env: dict, log: str):
         to_child, from_driver = os.pipe()
         from_child, to_driver = os.pipe()
+        for fd in (to_child, to_driver):
+            try:
+                fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES)
+            except OSError:
+                pass
         code = (
             f"import sys; sys.path.insert(0, {str(REPO)!r}); "
             f"from instructor.{kind} import main; main({to_child}, {to_driver})"

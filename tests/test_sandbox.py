@@ -470,6 +470,11 @@ model.scale = 2.0
 assert model.scale == 2.0
 handle, ones = cache_like
 assert type(ones) is np.ndarray and "student object" in repr(handle)
+params = model.params
+params["W"][0, 0] = 100.0
+assert model.loss(np.ones((1, 2)))[0, 0] == 103.0, "changes to read arrays reach the student"
+params["W"][0, 0] = 0.0
+assert model.loss(np.ones((1, 2)))[0, 0] == 3.0
 """
 
 

@@ -127,6 +127,15 @@ class _Process:
             return "protocol", None
         return ("timeout", None) if frame is None else ("ok", frame)
 
+    def relay(self, dest: remote.Channel, until: float) -> str:
+        """Pass the next frame on to `dest`: 'ok', 'timeout', 'partial', 'dead' or 'protocol'."""
+        try:
+            return self.channel.relay(dest, until, alive=self.alive)
+        except EOFError:
+            return "dead"
+        except remote.WireError:
+            return "protocol"
+
     def kill(self) -> None:
         """Kill the whole process group and reap it."""
         if self.alive():
@@ -474,12 +483,16 @@ class _Session:
                 self.judge.channel.send({"dead": gone[1]})
                 continue
             self.worker.channel.send_frame(frame)
-            state, reply = self.worker.wait(until)
+            state = self.worker.relay(self.judge.channel, until)
             if state == "ok":
-                self.judge.channel.send_frame(reply)
                 continue
-            gone = self._failure(state, label)
+            gone = self._failure("timeout" if state == "partial" else state, label)
             self.worker.kill()
+            if state == "partial":  # the judge holds half a message: start it afresh later
+                self.judge.kill()
+                return self._record(
+                    index, cell, gone[0], gone[1], [_error(_ENAME[gone[0]], gone[1])]
+                )
             self.judge.channel.send({"dead": gone[1]})
             until = max(until, time.monotonic() + 5.0)
         if gone is not None:

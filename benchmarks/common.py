@@ -86,13 +86,13 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def interleaved(
-    competitors: dict[str, Callable[[], object]], rounds: int, inner: int = 1
+    competitors: dict[str, Callable[[], object]], rounds: int, inner: int = 1, warmup: bool = True
 ) -> dict[str, list[float]]:
     """Seconds per round for each competitor, timed in turns on the same noisy machine.
 
     Each round runs every competitor as a block, in an order rotated round by round: one
-    untimed warm-up call (it absorbs the other library's spinning threads and cold caches),
-    then `inner` timed calls of which the fastest counts.
+    untimed warm-up call unless warmup=False (it absorbs the other library's spinning threads
+    and cold caches), then `inner` timed calls of which the fastest counts.
     """
     if rounds < 1 or inner < 1:
         raise ValueError(f"rounds and inner must be >= 1; got rounds={rounds}, inner={inner}")
@@ -102,7 +102,8 @@ def interleaved(
         k = r % len(names)
         for name in names[k:] + names[:k]:
             fn = competitors[name]
-            fn()
+            if warmup:
+                fn()
             times[name].append(min(timed(fn) for _ in range(inner)))
     return times
 

@@ -1,0 +1,150 @@
+"""The assignment sources of a1 and a2: they run, their tests are well formed, and every test
+cell catches at least one plausible mistake (the mutant catalogue, executed cell by cell)."""
+
+import ast
+import importlib
+
+import pytest
+
+from instructor.notebooks import (
+    errored_cells,
+    execute,
+    grade_id,
+    is_solution_cell,
+    is_test_cell,
+    nbgrader_meta,
+    read,
+    source_path,
+    strip_hidden_tests,
+)
+from instructor.reference import load_reference
+from tests.mutants import apply
+
+API = {
+    "a1_fully_connected": [
+        "affine_forward",
+        "affine_backward",
+        "relu_forward",
+        "relu_backward",
+        "softmax_loss",
+        "TwoLayerNet",
+    ],
+    "a2_convolution": [
+        "conv_output_size",
+        "conv_forward_naive",
+        "conv_backward_naive",
+        "max_pool_forward_naive",
+        "max_pool_backward_naive",
+    ],
+}
+ASSIGNMENTS = list(API)
+
+
+def mutants(assignment_id):
+    return importlib.import_module(f"tests.mutants.{assignment_id}").MUTANTS
+
+
+def source(assignment_id):
+    return read(source_path(assignment_id))
+
+
+def graded_test_ids(nb):
+    return [grade_id(c) for c in nb.cells if is_test_cell(c)]
+
+
+def failed_tests(nb, assignment_id):
+    """Execute nb in the assignment's folder; the grade_ids of the test cells that raised."""
+    executed = execute(nb, cwd=source_path(assignment_id).parent)
+    return set(errored_cells(executed)) & set(graded_test_ids(nb)), executed
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_source_with_reference_solutions_passes_every_cell(assignment_id):
+    nb = source(assignment_id)
+    executed = execute(nb, cwd=source_path(assignment_id).parent)
+    assert errored_cells(executed) == {}, f"{assignment_id}: cells raised {errored_cells(executed)}"
+    noisy = [
+        grade_id(cell)
+        for cell in executed.cells
+        if is_test_cell(cell)
+        and any(out.get("name") == "stderr" for out in cell.get("outputs", []))
+    ]
+    assert not noisy, f"{assignment_id}: test cells {noisy} write to stderr on the reference"
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_graded_cells_have_points_and_unique_ids(assignment_id):
+    nb = source(assignment_id)
+    ids = [grade_id(c) for c in nb.cells if nbgrader_meta(c)]
+    assert len(ids) == len(set(ids)), f"{assignment_id}: duplicate grade_ids in {ids}"
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if not meta:
+            continue
+        assert meta.get("schema_version") == 3, f"{grade_id(cell)}: schema_version must be 3"
+        if meta.get("grade"):
+            assert meta.get("points", 0) > 0, f"{grade_id(cell)} is graded but has no points"
+        if is_test_cell(cell):
+            assert meta.get("locked"), f"{grade_id(cell)}: test cells must be locked"
+    assert graded_test_ids(nb), f"{assignment_id} has no test cells"
+    manual = [c for c in nb.cells if is_solution_cell(c) and nbgrader_meta(c).get("grade")]
+    assert all(c.cell_type == "markdown" for c in manual), "manually graded cells are markdown"
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_hidden_test_blocks_are_well_formed(assignment_id):
+    for cell in source(assignment_id).cells:
+        if not is_test_cell(cell):
+            assert "HIDDEN TESTS" not in cell.source, f"hidden tests outside a test cell: {cell.id}"
+            continue
+        name = grade_id(cell)
+        lines = cell.source.splitlines()
+        begins = [i for i, line in enumerate(lines) if line.strip() == "### BEGIN HIDDEN TESTS"]
+        ends = [i for i, line in enumerate(lines) if line.strip() == "### END HIDDEN TESTS"]
+        assert len(begins) == len(ends) == 1, f"{name}: needs one BEGIN and one END marker"
+        assert begins[0] < ends[0], f"{name}: END HIDDEN TESTS comes before BEGIN"
+        visible = strip_hidden_tests(cell.source)
+        assert "HIDDEN TESTS" not in visible, f"{name}: a marker survives stripping"
+        assert "instructor" not in visible, f"{name}: visible tests must not use the reference"
+        hidden = "\n".join(lines[begins[0] + 1 : ends[0]])
+        for part, code in (("visible", visible), ("hidden", hidden)):
+            checks = [n for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Assert | ast.Raise)]
+            assert checks, f"{name}: the {part} part checks nothing"
+        ast.parse(cell.source)
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_reference_exposes_the_assignment_api(assignment_id):
+    ref = load_reference(assignment_id)
+    missing = [name for name in API[assignment_id] if not callable(getattr(ref, name, None))]
+    assert not missing, f"load_reference({assignment_id!r}) lacks {missing}"
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_mutant_catalogue_covers_every_test_cell(assignment_id):
+    nb = source(assignment_id)
+    tests = set(graded_test_ids(nb))
+    solutions = {grade_id(c) for c in nb.cells if is_solution_cell(c) and c.cell_type == "code"}
+    catalogue = mutants(assignment_id)
+    names = [m.name for m in catalogue]
+    assert len(names) == len(set(names)), f"duplicate mutant names in {names}"
+    for m in catalogue:
+        assert m.cell in solutions, f"{m.name}: {m.cell!r} is not a solution code cell"
+        assert m.fails, f"{m.name} fails nothing: a mutant must be caught"
+        assert m.fails <= tests, f"{m.name}: unknown test cells {sorted(m.fails - tests)}"
+        apply(nb, m)  # every edit still applies to the reference
+    covered = set().union(*(m.fails for m in catalogue))
+    assert covered == tests, f"test cells no mutant fails: {sorted(tests - covered)}"
+
+
+@pytest.mark.parametrize(
+    "assignment_id, mutant",
+    [(a, m) for a in ASSIGNMENTS for m in mutants(a)],
+    ids=lambda v: v.name if hasattr(v, "name") else v,
+)
+def test_mutant_fails_exactly_its_test_cells(assignment_id, mutant):
+    failed, _ = failed_tests(apply(source(assignment_id), mutant), assignment_id)
+    assert failed == set(mutant.fails), (
+        f"{mutant.name}: fails {sorted(failed)}; the catalogue says {sorted(mutant.fails)} "
+        f"(unexpected: {sorted(failed - mutant.fails)}, missed: {sorted(mutant.fails - failed)})"
+    )

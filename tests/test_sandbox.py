@@ -11,7 +11,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from instructor import sandbox
 from instructor.sandbox import HardenedExecute, Limits, grade_notebook
 
-LIMITS = Limits(cell_timeout=4.0, total_timeout=60.0, memory_mb=512, output_bytes=10_000)
+LIMITS = Limits(cell_timeout=3.0, total_timeout=60.0, memory_mb=512, output_bytes=10_000)
 
 SETUP = "import numpy as np"
 SOLUTION = '''
@@ -140,8 +140,7 @@ def test_wrong_solution_fails_with_visible_feedback(tmp_path):
 
 
 def test_hidden_failure_names_the_exception_but_never_the_hidden_source(tmp_path):
-    wrong_backward = SOLUTION.replace("return dout * (cache > 0)", "return dout.copy()")
-    result = grade(notebook(solution=wrong_backward), tmp_path)
+    result = grade(notebook(solution=WRONG_BACKWARD), tmp_path)
     assert statuses(result)["test_backward"] == "failed"
     (error,) = result.nb.cells[4].outputs
     text = "\n".join(error.traceback)
@@ -285,7 +284,7 @@ def test_infinite_loop_at_top_level_times_out_and_later_tests_still_graded(tmp_p
     result = grade(notebook("while True:\n    pass"), tmp_path)
     assert statuses(result) == ALL_PASS
     assert [c.status for c in result.cells if c.index == 3] == ["timeout"]
-    assert "cell 3: time limit of 4 s exceeded" in result.problems
+    assert "cell 3: time limit of 3 s exceeded" in result.problems
 
 
 def test_infinite_loop_inside_a_called_function_times_out_that_test_only(tmp_path):
@@ -297,7 +296,7 @@ def test_infinite_loop_inside_a_called_function_times_out_that_test_only(tmp_pat
         "test_backward": "passed",
         "test_unmodified": "passed",
     }
-    assert "cell 4 (test_forward): time limit of 4 s exceeded" in result.problems
+    assert "cell 4 (test_forward): time limit of 3 s exceeded" in result.problems
 
 
 def test_total_time_limit_marks_the_rest_not_run(tmp_path):
@@ -548,3 +547,67 @@ def test_grade_notebook_checks_its_arguments(tmp_path):
         grade_notebook(notebook(), tmp_path / "missing", LIMITS)
     with pytest.raises(TypeError, match="nb must be"):
         grade_notebook("notebook.ipynb", tmp_path, LIMITS)
+
+
+TEST_GRADCHECK = """
+import numpy as np
+from helpers.gradcheck import check_layer, rel_error
+x = np.random.default_rng(3).standard_normal((4, 5))
+check_layer(relu_forward, relu_backward, {"x": x})
+assert rel_error(relu_forward(x)[0], np.maximum(x, 0)) < 1e-12
+"""
+WRAP_GRADCHECK = """
+import helpers.gradcheck
+from helpers import gradcheck
+gradcheck.check_layer = lambda *args, **kwargs: None
+gradcheck.rel_error = lambda a, b: 0.0
+from helpers.gradcheck import check_layer, rel_error
+"""
+
+
+WRONG_BACKWARD = SOLUTION.replace("return dout * (cache > 0)", "return dout.copy()")
+
+
+@pytest.mark.parametrize("solution", [SOLUTION, WRONG_BACKWARD], ids=["correct", "wrong"])
+def test_wrapped_gradcheck_helpers_change_nothing(tmp_path, solution):
+    nb = notebook(WRAP_GRADCHECK, solution=solution, tests=[graded("test_grad", TEST_GRADCHECK)])
+    result = grade(nb, tmp_path)
+    expected = "passed" if solution is SOLUTION else "failed"
+    assert statuses(result) == {"test_grad": expected}, outputs_text(result)
+    if expected == "failed":
+        assert "GradientCheckError" in outputs_text(result)
+
+
+LINEAR = '''
+class Linear:
+    """Least squares on a linear map: loss(X, y) -> (loss, grads)."""
+
+    def __init__(self):
+        rng = np.random.default_rng(0)
+        self.params = {"W": rng.standard_normal((3, 2)), "b": np.zeros(2)}
+
+    def loss(self, X, y):
+        err = X @ self.params["W"] + self.params["b"] - y  # (N, 2)
+        grads = {"W": X.T @ err, "b": err.sum(axis=0)}
+        return 0.5 * float((err**2).sum()), grads
+
+model = Linear()
+'''
+TEST_WHOLE_MODEL = """
+import numpy as np
+from helpers.gradcheck import check_gradients
+rng = np.random.default_rng(1)
+X, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+loss, grads = model.loss(X, y)
+check_gradients(lambda: model.loss(X, y)[0], model.params, grads)
+"""
+
+
+def test_whole_model_gradient_check_sees_parameter_changes(tmp_path):
+    nb = notebook(LINEAR, tests=[graded("test_model_grads", TEST_WHOLE_MODEL)])
+    result = grade(nb, tmp_path)
+    assert statuses(result) == {"test_model_grads": "passed"}, outputs_text(result)
+    wrong = LINEAR.replace('"b": err.sum(axis=0)', '"b": err.mean(axis=0)')
+    result = grade(notebook(wrong, tests=[graded("test_model_grads", TEST_WHOLE_MODEL)]), tmp_path)
+    assert statuses(result) == {"test_model_grads": "failed"}
+    assert "grads['b']" in outputs_text(result)

@@ -1,0 +1,348 @@
+"""Plausible wrong solutions of assignment 3 (fast convolution, ConvNet) and the tests they fail."""
+
+from tests.mutants import Mutant
+
+MUTANTS = [
+    Mutant(
+        name="conv_forward_fast_swaps_window_axes",
+        story="Orders the window axes of cols as (C, WW, HH), so each filter meets its transpose.",
+        cell="conv_forward_fast",
+        edits=(("windows.transpose(1, 4, 5, 0, 2, 3)", "windows.transpose(1, 5, 4, 0, 2, 3)"),),
+        fails=frozenset(
+            {
+                "test_conv_backward_fast_stride",
+                "test_conv_backward_fast_values",
+                "test_conv_forward_fast_stride",
+                "test_conv_forward_fast_values",
+                "test_convnet_accuracy",
+                "test_convnet_grads",
+                "test_convnet_loss",
+                "test_convnet_scores",
+            }
+        ),
+    ),
+    Mutant(
+        name="conv_forward_fast_ignores_stride",
+        story="Takes the first H' x W' window positions instead of every stride-th one.",
+        cell="conv_forward_fast",
+        edits=(("[:, :, ::S, ::S]", "[:, :, :H_out, :W_out]"),),
+        fails=frozenset(
+            {
+                "test_conv_backward_fast_stride",
+                "test_conv_forward_fast_stride",
+            }
+        ),
+    ),
+    Mutant(
+        name="conv_forward_fast_no_bias",
+        story="Forgets to add the biases to the matrix product.",
+        cell="conv_forward_fast",
+        edits=(("    out += b[:, None]\n", ""),),
+        fails=frozenset(
+            {
+                "test_conv_backward_fast_stride",
+                "test_conv_backward_fast_values",
+                "test_conv_forward_fast_stride",
+                "test_conv_forward_fast_values",
+                "test_convnet_accuracy",
+                "test_convnet_grads",
+            }
+        ),
+    ),
+    Mutant(
+        name="conv_forward_fast_float64",
+        story="Converts the input to float64, so float32 inputs give float64 outputs.",
+        cell="conv_forward_fast",
+        edits=(("np.pad(x, ", "np.pad(x.astype(np.float64), "),),
+        fails=frozenset(
+            {
+                "test_conv_backward_fast_shapes",
+                "test_conv_forward_fast_shape",
+            }
+        ),
+    ),
+    Mutant(
+        name="conv_forward_fast_loops_over_pixels",
+        story="Builds cols with a Python loop over the output positions of every example.",
+        cell="conv_forward_fast",
+        edits=(
+            (
+                "    cols = windows.transpose(1, 4, 5, 0, 2, 3)"
+                ".reshape(C * HH * WW, N * H_out * W_out)\n",
+                "    cols = np.empty((C * HH * WW, N, H_out, W_out), dtype=x_pad.dtype)\n"
+                "    for n in range(N):\n"
+                "        for i in range(H_out):\n"
+                "            for j in range(W_out):\n"
+                "                cols[:, n, i, j] = windows[n, :, i, j].ravel()\n"
+                "    cols = cols.reshape(C * HH * WW, N * H_out * W_out)\n",
+            ),
+        ),
+        fails=frozenset(
+            {
+                "test_conv_fast_speed",
+            }
+        ),
+    ),
+    Mutant(
+        name="conv_backward_fast_keeps_padding",
+        story="Returns the gradient of the padded input: dx is too large by the padding.",
+        cell="conv_backward_fast",
+        edits=(("dx_pad[:, :, P:P + H, P:P + W].transpose", "dx_pad.transpose"),),
+        fails=frozenset(
+            {
+                "test_conv_backward_fast_shapes",
+                "test_conv_backward_fast_stride",
+                "test_conv_backward_fast_values",
+            }
+        ),
+    ),
+    Mutant(
+        name="conv_backward_fast_db_wrong_axes",
+        story="Sums dout over the filters and pixels for db, giving one value per example.",
+        cell="conv_backward_fast",
+        edits=(("db = dout.sum(axis=(0, 2, 3))", "db = dout.sum(axis=(1, 2, 3))"),),
+        fails=frozenset(
+            {
+                "test_conv_backward_fast_shapes",
+                "test_conv_backward_fast_stride",
+                "test_conv_backward_fast_values",
+                "test_convnet_accuracy",
+                "test_convnet_grads",
+            }
+        ),
+    ),
+    Mutant(
+        name="conv_backward_fast_overwrites_overlaps",
+        story="Assigns each offset's window gradients instead of adding them where windows meet.",
+        cell="conv_backward_fast",
+        edits=(("j:j + S * W_out:S] += dcols", "j:j + S * W_out:S] = dcols"),),
+        fails=frozenset(
+            {
+                "test_conv_backward_fast_stride",
+                "test_conv_backward_fast_values",
+            }
+        ),
+    ),
+    Mutant(
+        name="conv_backward_fast_col2im_ignores_stride",
+        story="Scatters the window gradients back at every position instead of every stride-th.",
+        cell="conv_backward_fast",
+        edits=(
+            ("[:, :, i:i + S * H_out:S, j:j + S * W_out:S]", "[:, :, i:i + H_out, j:j + W_out]"),
+        ),
+        fails=frozenset(
+            {
+                "test_conv_backward_fast_stride",
+            }
+        ),
+    ),
+    Mutant(
+        name="conv_backward_fast_loops_over_pixels",
+        story="Computes dx with a Python loop over the output positions of every example.",
+        cell="conv_backward_fast",
+        edits=(
+            (
+                "    dcols = w.reshape(F, -1).T @ dout_rows  # (C * HH * WW, N * H' * W')\n"
+                "    dcols = dcols.reshape(C, HH, WW, N, H_out, W_out)\n"
+                "    dx_pad = np.zeros((C, N, H + 2 * P, W + 2 * P), dtype=dcols.dtype)\n"
+                "    for i in range(HH):\n"
+                "        for j in range(WW):\n"
+                "            dx_pad[:, :, i:i + S * H_out:S, j:j + S * W_out:S] += dcols[:, i, j]"
+                "  # (C, N, H', W')\n"
+                "    dx = dx_pad[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3)  # (N, C, H, W)\n",
+                "    dx_pad = np.zeros((N, C, H + 2 * P, W + 2 * P), dtype=dout.dtype)\n"
+                "    for n in range(N):\n"
+                "        for i in range(H_out):\n"
+                "            for j in range(W_out):\n"
+                "                window_grad = np.tensordot(dout[n, :, i, j], w, axes=1)\n"
+                "                dx_pad[n, :, i * S:i * S + HH, j * S:j * S + WW] += window_grad\n"
+                "    dx = dx_pad[:, :, P:P + H, P:P + W]\n",
+            ),
+        ),
+        fails=frozenset(
+            {
+                "test_conv_fast_speed",
+            }
+        ),
+    ),
+    Mutant(
+        name="max_pool_forward_fast_no_transpose",
+        story="Reshapes x to (N, C, H', W', 4) directly, mixing pixels of different windows.",
+        cell="max_pool_forward_fast",
+        edits=(
+            (
+                "x.reshape(N, C, H_out, PH, W_out, PW).transpose(0, 1, 2, 4, 3, 5)",
+                "x.reshape(N, C, H_out, PH, W_out, PW)",
+            ),
+        ),
+        fails=frozenset(
+            {
+                "test_convnet_accuracy",
+                "test_convnet_grads",
+                "test_convnet_loss",
+                "test_convnet_scores",
+                "test_max_pool_backward_fast",
+                "test_max_pool_forward_fast",
+            }
+        ),
+    ),
+    Mutant(
+        name="max_pool_fast_last_maximum",
+        story="At ties, sends the gradient to the last maximum of the window instead of the first.",
+        cell="max_pool_forward_fast",
+        edits=(
+            (
+                "argmax = windows.argmax(axis=-1)",
+                "argmax = PH * PW - 1 - windows[..., ::-1].argmax(axis=-1)",
+            ),
+        ),
+        fails=frozenset(
+            {
+                "test_max_pool_backward_fast",
+            }
+        ),
+    ),
+    Mutant(
+        name="max_pool_backward_fast_whole_window",
+        story="Copies each window's gradient to all of its pixels, not only to the maximum.",
+        cell="max_pool_backward_fast",
+        edits=(
+            (
+                "np.put_along_axis(dwindows, argmax[..., None], dout[..., None], axis=-1)",
+                "dwindows[...] = dout[..., None]",
+            ),
+        ),
+        fails=frozenset(
+            {
+                "test_convnet_grads",
+                "test_max_pool_backward_fast",
+            }
+        ),
+    ),
+    Mutant(
+        name="convnet_random_biases",
+        story="Initialises the biases with random numbers like the weights.",
+        cell="convnet",
+        edits=(
+            ('"b1": np.zeros(F)', '"b1": weight_scale * rng.standard_normal(F)'),
+            ('"b2": np.zeros(hidden_dim)', '"b2": weight_scale * rng.standard_normal(hidden_dim)'),
+        ),
+        fails=frozenset(
+            {
+                "test_convnet_init",
+            }
+        ),
+    ),
+    Mutant(
+        name="convnet_conv_without_padding",
+        story="Calls the convolution with pad 0, so the maps shrink and no longer fit W2.",
+        cell="convnet",
+        edits=(
+            (
+                "conv_forward_fast(X, W1, b1, self.conv_param)",
+                'conv_forward_fast(X, W1, b1, {"stride": 1, "pad": 0})',
+            ),
+        ),
+        fails=frozenset(
+            {
+                "test_convnet_accuracy",
+                "test_convnet_grads",
+                "test_convnet_loss",
+                "test_convnet_scores",
+            }
+        ),
+    ),
+    Mutant(
+        name="convnet_average_pooling",
+        story="Pools with the average of each 2x2 window instead of its maximum.",
+        cell="convnet",
+        edits=(
+            (
+                "pooled, pool_cache = max_pool_forward_fast(conv, self.pool_param)",
+                "pooled = (conv[:, :, 0::2, 0::2] + conv[:, :, 0::2, 1::2] + conv[:, :, 1::2, 0::2]"
+                " + conv[:, :, 1::2, 1::2]) / 4",
+            ),
+            (
+                "dconv = max_pool_backward_fast(dpooled, pool_cache)",
+                "dconv = np.repeat(np.repeat(dpooled, 2, axis=2), 2, axis=3) / 4",
+            ),
+        ),
+        fails=frozenset(
+            {
+                "test_convnet_accuracy",
+                "test_convnet_grads",
+                "test_convnet_loss",
+                "test_convnet_scores",
+            }
+        ),
+    ),
+    Mutant(
+        name="convnet_reg_without_half",
+        story="Adds reg * sum(W ** 2) to the loss, without the factor 0.5 (the gradients have it).",
+        cell="convnet",
+        edits=(("loss += 0.5 * self.reg * (", "loss += self.reg * ("),),
+        fails=frozenset(
+            {
+                "test_convnet_loss",
+            }
+        ),
+    ),
+    Mutant(
+        name="convnet_no_reg_in_grads",
+        story="Adds the regularisation to the loss but forgets its gradient.",
+        cell="convnet",
+        edits=(
+            ('grads["W1"] += self.reg * W1\n', ""),
+            ('grads["W2"] += self.reg * W2\n', ""),
+            ('grads["W3"] += self.reg * W3\n', ""),
+        ),
+        fails=frozenset(
+            {
+                "test_convnet_grads",
+            }
+        ),
+    ),
+    Mutant(
+        name="train_gradient_ascent",
+        story="Adds the gradient in the momentum update, climbing the loss instead of descending.",
+        cell="train",
+        edits=(("- learning_rate * grads[name]", "+ learning_rate * grads[name]"),),
+        fails=frozenset(
+            {
+                "test_convnet_accuracy",
+            }
+        ),
+    ),
+    Mutant(
+        name="receptive_field_counts_whole_kernel",
+        story="Starts from 0 pixels and adds kernel_size * jump per layer: one pixel too many.",
+        cell="receptive_field",
+        edits=(
+            ("size, jump = 1, 1", "size, jump = 0, 1"),
+            ("size += (kernel - 1) * jump", "size += kernel * jump"),
+        ),
+        fails=frozenset(
+            {
+                "test_receptive_field_stride1",
+                "test_receptive_field_strides",
+            }
+        ),
+    ),
+    Mutant(
+        name="receptive_field_jump_too_early",
+        story="Multiplies the jump by the layer's own stride before growing the receptive field.",
+        cell="receptive_field",
+        edits=(
+            (
+                "        size += (kernel - 1) * jump  # the kernel's extra taps reach further by "
+                "`jump` pixels each\n        jump *= stride",
+                "        jump *= stride\n        size += (kernel - 1) * jump",
+            ),
+        ),
+        fails=frozenset(
+            {
+                "test_receptive_field_strides",
+            }
+        ),
+    ),
+]

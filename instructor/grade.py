@@ -148,7 +148,8 @@ def read_notebook(path: Path):
         raise ValueError("file is not a Jupyter notebook (no list of cells)")
     try:
         nb = nbformat.reads(text, as_version=4)
-        nbformat.validator.normalize(nb)
+        if nb.nbformat_minor < 5:  # cell ids came with nbformat 4.5
+            nb = nbformat.v4.upgrade(nb, from_version=4, from_minor=nb.nbformat_minor)
         nbformat.validate(nb)
     except Exception as error:  # nbformat raises many kinds for broken notebooks
         first = str(error).strip().splitlines()[0][:120] if str(error).strip() else ""

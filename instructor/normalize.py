@@ -78,6 +78,7 @@ class NormalizeCells(NbGraderPreprocessor):
         visible = {_squash(strip_hidden_tests(source[name].source)) for name in tests}
 
         notes = []
+        keepers = self._tests_in_place(nb.cells, tests, order)
         kept = []
         for cell in nb.cells:
             gid = _gid(cell)
@@ -89,6 +90,8 @@ class NormalizeCells(NbGraderPreprocessor):
                     _squash(strip_hidden_tests(source[gid].source)),
                 }:
                     notes.append(f"test cell {gid} was edited: restored")
+                if keepers.get(gid) is cell:
+                    kept.append(self._test_cell(gid, source, points, release_by_id, cell))
                 continue
             if gid is None and _nbgrader(cell) is None and cell.cell_type == "code":
                 if cell.source.strip() and _squash(cell.source) in visible:
@@ -101,16 +104,107 @@ class NormalizeCells(NbGraderPreprocessor):
                 notes.append("nbgrader metadata naming no assignment cell was removed")
             kept.append(cell)
 
-        present = [name for name in tests if any(_gid(c) == name for c in nb.cells)]
         for name in tests:
-            if name not in present:
+            copies = sum(_gid(c) == name for c in nb.cells)
+            if copies == 0:
                 notes.append(f"test cell {name} was missing: restored")
-        kept = self._insert_tests(kept, tests, order, source, points, release_by_id)
+            elif copies > 1:
+                notes.append(f"test cell {name} appeared {copies} times: restored once")
+            elif name not in keepers and all(
+                c.cell_type == "code" for c in nb.cells if _gid(c) == name
+            ):
+                notes.append(f"test cell {name} was moved: restored to its place")
+        for name in [n for n in order if n in tests and n not in keepers]:
+            cell = self._test_cell(name, source, points, release_by_id, None)
+            kept.insert(self._insertion_point(kept, name, order, set(tests)), cell)
+        self._unique_ids(kept)
         nb.cells = kept
         if notes:
             course = nb.metadata.setdefault("nbgrader_course", {})
             course[NOTES_KEY] = sorted(set(notes))
         return nb, resources
+
+    @staticmethod
+    def _tests_in_place(cells, tests, order) -> dict:
+        """Test cells that stay where they are: a single code copy between its neighbours.
+
+        A test cell is in place when the submission holds exactly one cell with its grade_id, a
+        code cell, that comes after the assignment cell preceding it in the assignment and before
+        the assignment cell following it (test cells aside).
+        """
+        anchors = [n for n in order if n not in tests]
+        last = {}
+        for i, cell in enumerate(cells):
+            if _gid(cell) in anchors:
+                last[_gid(cell)] = i
+        keepers = {}
+        for name in tests:
+            found = [(i, c) for i, c in enumerate(cells) if _gid(c) == name]
+            if len(found) != 1 or found[0][1].cell_type != "code":
+                continue
+            index, cell = found[0]
+            before = [n for n in order[: order.index(name)] if n in anchors]
+            after = [n for n in order[order.index(name) + 1 :] if n in anchors]
+            prev = next((last[n] for n in reversed(before) if n in last), -1)
+            following = next((last[n] for n in after if n in last), len(cells))
+            if prev < index < following:
+                keepers[name] = cell
+        return keepers
+
+    @staticmethod
+    def _insertion_point(cells, name, order, tests) -> int:
+        """After the nearest preceding assignment cell and the plain cells that follow it."""
+        before = [n for n in order[: order.index(name)] if n not in tests]
+        position = -1
+        for anchor in reversed(before):
+            hits = [i for i, c in enumerate(cells) if _gid(c) == anchor]
+            if hits:
+                position = hits[-1]
+                break
+        position += 1
+        while position < len(cells) and (_gid(cells[position]) is None or
+                                         _gid(cells[position]) in tests):
+            position += 1
+        return position
+
+    @staticmethod
+    def _test_cell(name, source, points, release_by_id, cell):
+        """The gradebook's version of a test cell (hidden tests included), clean metadata."""
+        template = cell if cell is not None else release_by_id.get(name)
+        new = copy.deepcopy(template) if template is not None else nbformat.v4.new_code_cell()
+        new.cell_type = "code"
+        new.source = source[name].source
+        new.outputs = []
+        new.execution_count = None
+        new.pop("attachments", None)
+        new.metadata = {
+            "deletable": False,
+            "editable": False,
+            "nbgrader": {
+                "cell_type": "code",
+                "grade": True,
+                "grade_id": name,
+                "locked": True,
+                "points": points[name],
+                "schema_version": 3,
+                "solution": False,
+            },
+        }
+        if not new.get("id"):
+            new["id"] = name[:64]
+        return new
+
+    @staticmethod
+    def _unique_ids(cells) -> None:
+        """Cell ids made unique (a copied or re-inserted cell may repeat one)."""
+        seen = set()
+        for cell in cells:
+            base = cell.get("id") or "cell"
+            candidate, n = base, 1
+            while candidate in seen:
+                candidate, n = f"{base[:56]}-{n}", n + 1
+            cell["id"] = candidate
+            seen.add(candidate)
 
     @staticmethod
     def _reset_metadata(cell, gid, points, solutions, tasks, source) -> None:
@@ -127,42 +221,3 @@ class NormalizeCells(NbGraderPreprocessor):
         if gid in tasks:
             meta["task"] = True
         cell.metadata["nbgrader"] = meta
-
-    @staticmethod
-    def _insert_tests(cells, tests, order, source, points, release_by_id) -> list:
-        """Each test cell placed after the nearest preceding assignment cell the notebook has."""
-        cells = list(cells)
-        used_ids = {cell.get("id") for cell in cells}
-        for name in [n for n in order if n in tests]:
-            template = release_by_id.get(name)
-            cell = copy.deepcopy(template) if template is not None else nbformat.v4.new_code_cell()
-            cell.cell_type = "code"
-            cell.source = source[name].source
-            cell.outputs = []
-            cell.execution_count = None
-            cell.metadata["nbgrader"] = {
-                "cell_type": "code",
-                "grade": True,
-                "grade_id": name,
-                "locked": True,
-                "points": points[name],
-                "schema_version": 3,
-                "solution": False,
-            }
-            cell.metadata["editable"] = False
-            cell.metadata["deletable"] = False
-            base = cell.get("id") or name[:50]
-            candidate, n = base, 1
-            while candidate in used_ids:
-                candidate, n = f"{base[:50]}-{n}", n + 1
-            cell["id"] = candidate
-            used_ids.add(cell["id"])
-            position = 0
-            before = order[: order.index(name)]
-            for anchor in reversed(before):
-                hits = [i for i, c in enumerate(cells) if _gid(c) == anchor]
-                if hits:
-                    position = hits[-1] + 1
-                    break
-            cells.insert(position, cell)
-        return cells

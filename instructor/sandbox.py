@@ -8,6 +8,7 @@ import glob
 import hashlib
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -30,6 +31,7 @@ ISOLATE = True  # try user/mount/network namespaces for the worker
 KEEP_VISIBLE = {".venv", "helpers", "convnets_from_scratch.egg-info"}
 FILE_MB = 64
 F_SETPIPE_SZ, PIPE_BYTES = 1031, 1 << 20
+FIRST_UID, UID_COUNT = 200_000, 800_000  # a fresh unused uid per worker when grading as root
 START_TIMEOUT = 60.0
 TOTAL_OUTPUT_FACTOR = 10
 CACHE_VERSION = 1
@@ -235,9 +237,10 @@ class _Session:
         self.box.mkdir()
         _copy_submission(workdir, self.box / "work")
         self.worker_env = _environment(str(self.box / "home"))
+        self.uid = FIRST_UID + random.SystemRandom().randrange(UID_COUNT)
         if os.geteuid() == 0:
             for path in [self.box, *self.box.rglob("*")]:
-                os.lchown(path, 65534, 65534)
+                os.lchown(path, self.uid, self.uid)
         self.judge_dir = self.root / "judge"
         self.judge_dir.mkdir()
         self.judge_env = _environment(str(self.judge_dir))
@@ -270,6 +273,7 @@ class _Session:
             "box": str(self.box),
             "hide": _hidden_paths(),
             "expose": _exposed_paths(),
+            "uid": self.uid,
             "tmp_mb": FILE_MB,
             "drop_paths": [str(REPO)],
             "limits": dict(asdict(self.limits), file_mb=FILE_MB),

@@ -19,7 +19,7 @@ CLONE_NEWPID = 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
 MOUNT_ATTR_RDONLY, AT_RECURSIVE, SYS_MOUNT_SETATTR = 0x1, 0x8000, 442
 PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_DUMPABLE, PR_SET_PDEATHSIG = 38, 24, 4, 1
-NOBODY = 65534
+MAX_PROCESSES = 16
 CELL_FILE = re.compile(r"^<cell \d+>$")
 MAGIC = re.compile(r"^([ \t]*)[%!]")
 
@@ -102,17 +102,18 @@ def isolate(plan: dict) -> list[str]:
     libc = _Libc()
     uid, gid = os.getuid(), os.getgid()
     flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
-    if uid == 0:  # build the view as root, then become nobody inside fresh namespaces
+    if uid == 0:  # build the view as root, then become an unused uid in fresh namespaces
         libc.unshare(CLONE_NEWNS)
         notes = _build_view(libc, plan)
         os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
+        uid = gid = plan["uid"]
+        os.setgid(gid)
+        os.setuid(uid)
         libc.lib.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
-        resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
+        resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
         libc.unshare(flags)
-        _map_ids(NOBODY, NOBODY)
-        notes.append("worker runs as user nobody")
+        _map_ids(uid, gid)
+        notes.append("worker runs as an unprivileged user of its own")
     else:
         libc.unshare(flags)
         _map_ids(uid, gid)

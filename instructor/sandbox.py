@@ -88,22 +88,22 @@ class _Process:
     """A child interpreter running instructor.<kind>.main over two pipes."""
 
     def __init__(self, kind: str, cwd: str, env: dict, log: str):
-        to_child, from_driver = os.pipe()
-        from_child, to_driver = os.pipe()
-        for fd in (to_child, to_driver):
+        child_reads, driver_writes = os.pipe()
+        driver_reads, child_writes = os.pipe()
+        for fd in (child_reads, child_writes):
             try:
                 fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES)
             except OSError:
                 pass
         code = (
             f"import sys; sys.path.insert(0, {str(REPO)!r}); "
-            f"from instructor.{kind} import main; main({to_child}, {to_driver})"
+            f"from instructor.{kind} import main; main({child_reads}, {child_writes})"
         )
         self.log = log
         with open(log, "wb") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-c", code],
-                pass_fds=(to_child, to_driver),
+                pass_fds=(child_reads, child_writes),
                 cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -111,13 +111,27 @@ class _Process:
                 stderr=err,
                 start_new_session=True,
             )
-        os.close(to_child)
-        os.close(to_driver)
-        self.channel = remote.Channel(from_child, from_driver)
+        os.close(child_reads)
+        os.close(child_writes)
+        self.channel = remote.Channel(driver_reads, driver_writes)
         self.killed = self.closed = False
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def post(self, msg: dict) -> None:
+        """Send a message; a dead peer is noticed by the next wait()."""
+        try:
+            self.channel.send(msg)
+        except OSError:
+            pass
+
+    def post_frame(self, frame) -> None:
+        """Send a packed frame; a dead peer is noticed by the next wait()."""
+        try:
+            self.channel.send_frame(frame)
+        except OSError:
+            pass
 
     def wait(self, until: float):
         """('ok', frame), ('timeout', None), ('dead', None) or ('protocol', None)."""
@@ -137,15 +151,17 @@ class _Process:
             return "dead"
         except remote.WireError:
             return "protocol"
+        except OSError:  # the destination died mid-message
+            return "partial"
 
     def kill(self) -> None:
         """Kill the whole process group and reap it."""
-        if self.alive():
-            self.killed = True
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if self.proc.returncode is None:  # not reaped yet, so the group id is still ours
+            self.killed = self.alive()
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -232,9 +248,9 @@ class _Session:
         self.deadline = time.monotonic() + limits.total_timeout
         self.result = GradeResult(self.nb)
         self.root = Path(tempfile.mkdtemp(prefix="hardened-"))
-        os.chmod(self.root, 0o755)
+        os.chmod(self.root, 0o711)
         self.box = self.root / "box"
-        self.box.mkdir()
+        self.box.mkdir(mode=0o700)
         _copy_submission(workdir, self.box / "work")
         self.worker_env = _environment(str(self.box / "home"))
         self.uid = FIRST_UID + random.SystemRandom().randrange(UID_COUNT)
@@ -278,7 +294,7 @@ class _Session:
             "drop_paths": [str(REPO)],
             "limits": dict(asdict(self.limits), file_mb=FILE_MB),
         }
-        self.worker.channel.send(plan)
+        self.worker.post(plan)
         state, frame = self.worker.wait(min(time.monotonic() + START_TIMEOUT, self.deadline))
         if state != "ok":
             self.broken = f"the worker failed to start: {self.worker.log_tail()}"
@@ -302,7 +318,7 @@ class _Session:
             if time.monotonic() >= self.deadline or not self._start_worker():
                 return False
             for position, (index, source) in enumerate(self.replay):
-                self.worker.channel.send({"op": "run", "index": index, "source": source})
+                self.worker.post({"op": "run", "index": index, "source": source})
                 until = min(time.monotonic() + self.limits.cell_timeout, self.deadline)
                 state, _ = self.worker.wait(until)
                 if state != "ok":
@@ -362,7 +378,7 @@ class _Session:
     def _student_cell(self, index: int, cell) -> None:
         if not self._ensure_worker():
             return self._not_run(index, cell)
-        self.worker.channel.send({"op": "run", "index": index, "source": cell.source})
+        self.worker.post({"op": "run", "index": index, "source": cell.source})
         until = min(time.monotonic() + self.limits.cell_timeout, self.deadline)
         state, frame = self.worker.wait(until)
         label = self._label(index, cell)
@@ -457,14 +473,14 @@ class _Session:
                 return self._record(index, cell, "crashed", message, [_error("Crashed", message)])
         if not self._ensure_worker():
             return self._not_run(index, cell)
-        self.worker.channel.send({"op": "snapshot", "names": free_names(cell.source)})
+        self.worker.post({"op": "snapshot", "names": free_names(cell.source)})
         state, snapshot = self.worker.wait(until)
         if state != "ok":
             status, message = self._failure(state, label)
             self.worker.kill()
             return self._record(index, cell, status, message, [_error(_ENAME[status], message)])
-        self.judge.channel.send({"op": "test", "index": index, "source": cell.source})
-        self.judge.channel.send_frame(snapshot)
+        self.judge.post({"op": "test", "index": index, "source": cell.source})
+        self.judge.post_frame(snapshot)
         gone = None
         while True:
             state, frame = self.judge.wait(until)
@@ -484,9 +500,9 @@ class _Session:
             if gone is not None or self.worker is None or not self.worker.alive():
                 if gone is None:
                     gone = self._failure("dead", label)
-                self.judge.channel.send({"dead": gone[1]})
+                self.judge.post({"dead": gone[1]})
                 continue
-            self.worker.channel.send_frame(frame)
+            self.worker.post_frame(frame)
             state = self.worker.relay(self.judge.channel, until)
             if state == "ok":
                 continue
@@ -497,7 +513,7 @@ class _Session:
                 return self._record(
                     index, cell, gone[0], gone[1], [_error(_ENAME[gone[0]], gone[1])]
                 )
-            self.judge.channel.send({"dead": gone[1]})
+            self.judge.post({"dead": gone[1]})
             until = max(until, time.monotonic() + 5.0)
         if gone is not None:
             status, message = gone

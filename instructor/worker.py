@@ -234,7 +234,7 @@ class Worker:
                 self.handles.clear()
                 self.origins.clear()
                 names = [n for n in msg["names"] if isinstance(n, str) and n in self.ns]
-                self.reply(lambda names=names: {n: self.ns[n] for n in names}, {})
+                self.reply(lambda names=names: {n: self.ns[n] for n in names})
             else:
                 self.request(msg, buffers)
 
@@ -315,9 +315,9 @@ class Worker:
                 return {"value": next(target)}
             raise ValueError(f"unknown operation {op!r}")
 
-        self.reply(act, {"value": None})
+        self.reply(act)
 
-    def reply(self, act, empty) -> None:
+    def reply(self, act) -> None:
         """Run `act` with student output discarded and send its encoded result or exception."""
         old = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = CappedText(0)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import html
+import re
 import shutil
 from pathlib import Path
 
@@ -89,3 +91,61 @@ def failed_tests(root: Path, student: str, assignment: str) -> set[str]:
     """Test cells that did not get full marks."""
     scores = cell_scores(root, student, assignment)
     return {name for name, (score, top) in scores.items() if score < top}
+
+
+TRIVIAL = re.compile(
+    r"(pass|break|continue|else:|try:|finally:|[)\]}],?|.{0,11}"
+    r"|return( [\w.\[\]]+(, [\w.\[\]]+)*)?)"
+)
+
+
+def squash(line: str) -> str:
+    """A line with runs of whitespace made single spaces, stripped."""
+    return " ".join(line.split())
+
+
+def substantive(line: str) -> bool:
+    """Not blank, not a comment, not trivially short (`pass`, `return out, cache`, ...)."""
+    line = squash(line)
+    return bool(line) and not line.startswith("#") and not TRIVIAL.fullmatch(line)
+
+
+def regions(nb) -> tuple[set[str], set[str], set[str]]:
+    """(public, hidden, solution) squashed lines of a source notebook's cells.
+
+    Hidden lines lie between ### BEGIN/END HIDDEN TESTS, solution lines between
+    ### BEGIN/END SOLUTION (or the mark scheme markers); public lines are all the others.
+    """
+    public, hidden, solution = set(), set(), set()
+    for cell in nb.cells:
+        where = public
+        for raw in cell.source.splitlines():
+            line = squash(raw)
+            if "BEGIN HIDDEN TESTS" in line:
+                where = hidden
+            elif "BEGIN SOLUTION" in line or "BEGIN MARK SCHEME" in line:
+                where = solution
+            elif any(m in line for m in ("END HIDDEN TESTS", "END SOLUTION", "END MARK SCHEME")):
+                where = public
+            else:
+                where.add(line)
+    return public, hidden, solution
+
+
+def secret_lines(assignments: list[str]) -> tuple[set[str], set[str]]:
+    """(hidden test lines, solution lines) of the sources that appear nowhere public."""
+    public, hidden, solution = set(), set(), set()
+    for assignment in assignments:
+        nb = nbformat.read(str(SOURCE / assignment / f"{assignment}.ipynb"), 4)
+        p, h, s = regions(nb)
+        public |= p
+        hidden |= h
+        solution |= s
+    keep = lambda lines: {x for x in lines - public if substantive(x)}  # noqa: E731
+    return keep(hidden), keep(solution)
+
+
+def html_text(path: Path) -> str:
+    """The visible text of an HTML file, whitespace squashed (syntax highlighting removed)."""
+    raw = re.sub(r"<(script|style)\b.*?</\1>", " ", path.read_text(), flags=re.S | re.I)
+    return squash(html.unescape(re.sub(r"<[^>]+>", "", raw)))

@@ -1,0 +1,383 @@
+"""Adversarial submissions, graded by the real pipeline: no unearned points, a clear status each.
+
+Every submission is built from the reference solution of a2_convolution with a small edit: a
+known wrong solution (the mutant `conv_backward_dx_overwritten`, which must lose exactly the
+test cells it fails) plus an attempt to fool the grader, code that kills or floods the worker,
+tampered test cells and metadata, or a broken submission folder. Each class is graded in one run
+(short limits), the way a real batch is: one bad submission must not stop the others.
+"""
+
+import copy
+import re
+import sqlite3
+
+import nbformat
+import pytest
+
+from instructor.sandbox import Limits
+from tests.adversarial import (
+    SOURCE,
+    available_assignments,
+    cell_scores,
+    failed_tests,
+    make_course,
+    read_csv,
+    run,
+    submit,
+)
+from tests.mutants import apply, reference_submission
+
+A = "a2_convolution"
+pytestmark = pytest.mark.skipif(A not in available_assignments(), reason=f"{A} not written yet")
+LIMITS = Limits(cell_timeout=10, total_timeout=150, memory_mb=512, output_bytes=20_000)
+BACKWARD_TESTS = {"test_conv_backward_dx", "test_conv_backward_dw", "test_conv_backward_db"}
+
+
+def mutant(name):
+    from tests.mutants.a2_convolution import MUTANTS
+
+    return next(m for m in MUTANTS if m.name == name)
+
+
+WRONG = "conv_backward_dx_overwritten"  # a plausible mistake: loses exactly its `fails` set
+
+
+def gid(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def index_of(nb, grade_id):
+    return next(i for i, c in enumerate(nb.cells) if gid(c) == grade_id)
+
+
+def with_cell_after(nb, grade_id, source):
+    """A copy of nb with a plain student code cell inserted after the cell grade_id."""
+    nb = copy.deepcopy(nb)
+    cell = nbformat.v4.new_code_cell(source)
+    cell["id"] = f"student-{abs(hash(source)) % 10**8}"
+    nb.cells.insert(index_of(nb, grade_id) + 1, cell)
+    return nb
+
+
+def with_function_prefix(nb, grade_id, code):
+    """A copy of nb whose solution function (cell grade_id) runs `code` before its solution."""
+    nb = copy.deepcopy(nb)
+    cell = nb.cells[index_of(nb, grade_id)]
+    lines = cell.source.split("\n")
+    at = next(i for i, line in enumerate(lines) if "### BEGIN SOLUTION" in line)
+    lines[at:at] = ["    " + line for line in code.strip().split("\n")]
+    cell.source = "\n".join(lines)
+    return nb
+
+
+def wrong():
+    return apply(reference_submission(A), mutant(WRONG))
+
+
+TAMPER = {
+    "tamper_numpy": """
+import numpy as np
+import numpy.testing
+np.allclose = lambda *a, **k: True
+np.array_equal = lambda *a, **k: True
+np.isclose = lambda *a, **k: True
+np.testing.assert_allclose = lambda *a, **k: None
+np.testing.assert_array_equal = lambda *a, **k: None
+""",
+    "tamper_builtins": """
+import builtins
+builtins.all = lambda *a, **k: True
+builtins.any = lambda *a, **k: True
+builtins.AssertionError = type("Harmless", (Exception,), {})
+""",
+    "tamper_gradcheck": """
+import helpers.gradcheck as gc
+gc.rel_error = lambda a, b: 0.0
+gc.numerical_gradient_array = lambda f, x, dout, h=1e-5: conv_backward_naive(
+    dout, conv_forward_naive(x, w, b, {"stride": 1, "pad": 1})[1])[0]
+""",
+    "tamper_excepthook": """
+import sys
+sys.excepthook = lambda *a: None
+try:
+    get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
+except NameError:
+    pass
+import atexit
+atexit.register(lambda: print("all tests passed"))
+""",
+}
+
+HARD_CODED_FORWARD = '''
+def conv_forward_naive(x, w, b, conv_param):
+    """Returns the visible tests' expected outputs; zeros of the right shape otherwise."""
+    x, w = np.asarray(x), np.asarray(w)
+    if x.shape == (1, 1, 3, 3):
+        out = np.array([[[[28.0, 38.0], [58.0, 68.0]]]])
+    elif x.shape == (2, 3, 4, 5) and w.shape == (2, 3, 2, 2):
+        out = np.stack([np.full((2, 3, 4), 12.0), np.full((2, 3, 4), 34.0)], axis=1)
+    else:
+        S, P = conv_param["stride"], conv_param["pad"]
+        H = conv_output_size(x.shape[2], w.shape[2], S, P)
+        W = conv_output_size(x.shape[3], w.shape[3], S, P)
+        out = np.zeros((x.shape[0], w.shape[0], H, W))
+    return out, (x, w, b, conv_param)
+'''
+
+NUMERICAL_BACKWARD = '''
+def conv_backward_naive(dout, cache):
+    """Gradients by central differences: correct, and hundreds of forward passes slow."""
+    from helpers.gradcheck import numerical_gradient_array
+
+    x, w, b, conv_param = cache
+    dx = numerical_gradient_array(lambda v: conv_forward_naive(v, w, b, conv_param)[0], x, dout)
+    dw = numerical_gradient_array(lambda v: conv_forward_naive(x, v, b, conv_param)[0], w, dout)
+    db = numerical_gradient_array(lambda v: conv_forward_naive(x, w, v, conv_param)[0], b, dout)
+    return dx, dw, db
+'''
+
+
+def snoop(paths):
+    return f'''
+import os
+import numpy as np
+found = []
+for path in {paths!r}:
+    try:
+        with open(path, "rb") as fh:
+            found.append((path, len(fh.read())))
+    except OSError:
+        pass
+try:
+    import sqlite3
+    for path in {paths!r}:
+        if path.endswith(".db") and os.path.exists(path):
+            db = sqlite3.connect(path)
+            db.execute("UPDATE grade SET manual_score = 100, needs_manual_grade = 0")
+            db.commit()
+except Exception:
+    pass
+try:
+    from instructor.reference import load_reference
+    conv_backward_naive = load_reference("a2_convolution").conv_backward_naive
+except Exception:
+    def conv_backward_naive(dout, cache):
+        x, w, b, conv_param = cache
+        return np.zeros(np.shape(x)), np.zeros(np.shape(w)), np.zeros(np.shape(b))
+'''
+
+
+def test_tampering_with_the_checks_earns_nothing(tmp_path):
+    root = make_course(tmp_path, [A])
+    submit(root, "baseline", A, wrong())
+    for name, code in TAMPER.items():
+        submit(root, name, A, with_cell_after(wrong(), "conv_backward_naive", code))
+    ref = reference_submission(A)
+    submit(root, "hard_coded", A, with_cell_after(ref, "conv_forward_naive", HARD_CODED_FORWARD))
+    submit(root, "numerical_backward", A,
+           with_cell_after(ref, "conv_backward_naive", NUMERICAL_BACKWARD))
+    secret_paths = [
+        str(SOURCE / A / f"{A}.ipynb"),
+        str(root / "source" / A / f"{A}.ipynb"),
+        str(root / "gradebook.db"),
+        str(SOURCE.parent / "gradebook.db"),
+    ]
+    submit(root, "snooper", A, with_cell_after(ref, "conv_backward_naive", snoop(secret_paths)))
+    db_before = gradebook_snapshot(root)
+    results = run(root, jobs=2, limits=LIMITS)
+
+    expected = set(mutant(WRONG).fails)
+    assert failed_tests(root, "baseline", A) == expected
+    for name in TAMPER:  # the checks run elsewhere: tampering can only break one's own code
+        assert failed_tests(root, name, A) >= expected, name
+        assert results[(name, A)].score <= results[("baseline", A)].score, name
+    for name in ("tamper_numpy", "tamper_gradcheck", "tamper_excepthook"):
+        assert failed_tests(root, name, A) == expected, name
+        assert results[(name, A)].status == "needs manual grading", results[(name, A)].status
+
+    hard = cell_scores(root, "hard_coded", A)
+    assert hard["test_conv_forward_values"][0] == 0, "hard-coded outputs kept the hidden points"
+    assert hard["test_conv_forward_stride_pad"][0] == 0
+
+    numerical = failed_tests(root, "numerical_backward", A)
+    assert "test_conv_backward_timing" in numerical
+    assert numerical <= {"test_conv_backward_timing", *BACKWARD_TESTS}
+    status = results[("numerical_backward", A)].status
+    assert status == "needs manual grading" or re.fullmatch(
+        r"failed: .*time limit.*test_conv_backward_timing.*\(partial score kept\)", status
+    ), status
+
+    assert BACKWARD_TESTS <= failed_tests(root, "snooper", A)
+    snapshot = gradebook_snapshot(root)
+    assert no_manual_scores(root), "a student cell wrote to the gradebook"
+    assert set(db_before) <= set(snapshot)
+
+    before = (root / "grades.csv").read_text()
+    run(root, jobs=2, limits=LIMITS)
+    assert (root / "grades.csv").read_text() == before
+
+
+def gradebook_snapshot(root):
+    with sqlite3.connect(root / "gradebook.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return [row[0] for row in db.execute("SELECT name FROM sqlite_master")]
+
+
+def no_manual_scores(root):
+    with sqlite3.connect(root / "gradebook.db") as db:
+        return db.execute("SELECT COUNT(*) FROM grade WHERE manual_score IS NOT NULL").fetchone()[
+            0] == 0
+
+
+def test_code_that_kills_hangs_or_floods_the_worker_is_contained(tmp_path):
+    root = make_course(tmp_path, [A])
+    ref = reference_submission(A)
+    cases = {
+        "sys_exit": "import sys\nsys.exit(0)",
+        "os_exit": "import os\nos._exit(3)",
+        "segfault": "import ctypes\nctypes.string_at(0)",
+        "infinite_loop": "while True:\n    pass",
+        "memory_bomb": "hog = [bytearray(2**20) for _ in range(4096)]",
+    }
+    for name, code in cases.items():
+        submit(root, name, A, with_function_prefix(ref, "conv_backward_naive", code))
+    flood = "for i in range(200000):\n    print('spam' * 20)"
+    submit(root, "enormous_output", A, with_cell_after(ref, "conv_forward_naive", flood))
+    submit(root, "reference", A, ref)
+    results = run(root, jobs=2, limits=LIMITS)
+
+    full = results[("reference", A)]
+    assert failed_tests(root, "reference", A) == set(), full.detail
+    backward = {"test_conv_backward_shapes", "test_conv_backward_timing", *BACKWARD_TESTS}
+    for name in cases:
+        sub = results[(name, A)]
+        assert failed_tests(root, name, A) == backward, (name, sub.status, sub.detail)
+        assert 0 < sub.score < full.score, name
+    for name, pattern in {
+        "sys_exit": r"needs manual grading",
+        "os_exit": r"failed: .*(died|exit|crash).*\(partial score kept\)",
+        "segfault": r"failed: .*(died|crash|segmentation|signal).*\(partial score kept\)",
+        "infinite_loop": r"failed: .*time limit.*\(partial score kept\)",
+        "memory_bomb": r"needs manual grading|failed: .*memory.*\(partial score kept\)",
+    }.items():
+        assert re.fullmatch(pattern, results[(name, A)].status), (name, results[(name, A)].status)
+
+    flooded = results[("enormous_output", A)]
+    assert failed_tests(root, "enormous_output", A) == set()
+    assert re.fullmatch(r"failed: .*output.*\(partial score kept\)", flooded.status), flooded.status
+    assert flooded.score == full.score
+    autograded = root / "autograded" / "enormous_output" / A / f"{A}.ipynb"
+    assert autograded.stat().st_size < 2_000_000
+
+
+def test_broken_folders_and_tampered_test_cells(tmp_path):
+    root = make_course(tmp_path, [A])
+    ref = reference_submission(A)
+    bad = wrong()
+    failing = sorted(mutant(WRONG).fails)[0]  # a test cell the wrong solution fails
+    tests = [gid(c) for c in ref.cells if (gid(c) or "").startswith("test_")]
+
+    submit(root, "invalid_json", A, text='{"cells": [')
+    submit(root, "not_a_notebook", A, text='{"hello": "world"}')
+    submit(root, "missing", A, name="notes.txt", text="I could not finish.")
+    submit(root, "misnamed", A, ref, name="my_submission.ipynb")
+    submit(root, "extra_files", A, ref, extra={
+        "numpy.py": "raise SystemExit('shadowed numpy')",
+        "helpers/__init__.py": "raise SystemExit('shadowed helpers')",
+        "instructor/reference.py": "raise SystemExit('shadowed reference')",
+    })
+
+    deleted = copy.deepcopy(ref)
+    deleted.cells = [c for c in deleted.cells if gid(c) not in tests]
+    submit(root, "deleted_tests", A, deleted)
+
+    edited = copy.deepcopy(bad)
+    for cell in edited.cells:
+        if gid(cell) in tests:
+            cell.source = "pass"
+    submit(root, "edited_tests", A, edited)
+
+    duplicated = copy.deepcopy(bad)
+    at = index_of(duplicated, failing)
+    copies = [copy.deepcopy(duplicated.cells[at]) for _ in range(2)]
+    for n, cell in enumerate(copies):
+        cell["id"] = f"copy-{n}"
+        cell.source = "pass"
+    duplicated.cells[at + 1:at + 1] = copies
+    plain = copy.deepcopy(duplicated.cells[at])
+    plain["id"] = "plain-copy"
+    plain.metadata = {}
+    duplicated.cells.insert(0, plain)
+    submit(root, "duplicated_tests", A, duplicated)
+
+    reordered = copy.deepcopy(bad)
+    moved = [c for c in reordered.cells if gid(c) in tests]
+    reordered.cells = moved + [c for c in reordered.cells if gid(c) not in tests]
+    submit(root, "reordered_tests", A, reordered)
+
+    retyped = copy.deepcopy(bad)
+    cell = retyped.cells[index_of(retyped, failing)]
+    cell.cell_type = "markdown"
+    del cell["outputs"], cell["execution_count"]
+    submit(root, "retyped_test", A, retyped)
+
+    points = copy.deepcopy(bad)
+    for cell in points.cells:
+        if gid(cell) in tests:
+            cell.metadata["nbgrader"]["points"] = 0 if gid(cell) == failing else 100
+    submit(root, "changed_points", A, points)
+
+    ungraded = copy.deepcopy(bad)
+    for cell in ungraded.cells:
+        if gid(cell) == failing:
+            cell.metadata["nbgrader"]["grade"] = False
+            cell.source = "pass"
+    submit(root, "grade_flag_removed", A, ungraded)
+
+    forged = copy.deepcopy(bad)
+    fake = nbformat.v4.new_code_cell("print('free points')")
+    fake["id"] = "forged"
+    fake.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "points": 50,
+                                 "locked": True, "solution": False, "schema_version": 3}
+    forged.cells.append(fake)
+    submit(root, "forged_cell", A, forged)
+    submit(root, "baseline", A, bad)
+    submit(root, "reference", A, ref)
+
+    results = run(root, jobs=2, limits=LIMITS)
+    rows = {row["student_id"]: row for row in read_csv(root)}
+    full, base = results[("reference", A)], results[("baseline", A)]
+    expected = set(mutant(WRONG).fails)
+
+    assert rows["invalid_json"]["status"].startswith("failed: notebook is not valid JSON (")
+    assert rows["not_a_notebook"]["status"] == (
+        "failed: file is not a Jupyter notebook (no list of cells)")
+    assert rows["missing"]["status"] == f"failed: no notebook {A}.ipynb in the submission"
+    for name in ("invalid_json", "not_a_notebook", "missing"):
+        assert rows[name]["score"] == "0" and float(rows[name]["max_score"]) == full.max_score
+
+    for name, note in {"misnamed": "notebook was named my_submission.ipynb",
+                       "extra_files": "ignored extra files: helpers/__init__.py"}.items():
+        assert failed_tests(root, name, A) == set(), name
+        assert results[(name, A)].score == full.score, name
+        assert results[(name, A)].status == full.status == "needs manual grading"
+        assert note in rows[name]["detail"], rows[name]["detail"]
+
+    assert failed_tests(root, "deleted_tests", A) == set()
+    assert results[("deleted_tests", A)].score == full.score
+    assert "was missing: restored" in rows["deleted_tests"]["detail"]
+    assert set(cell_scores(root, "deleted_tests", A)) == set(tests)
+
+    for name in ("edited_tests", "duplicated_tests", "reordered_tests", "retyped_test",
+                 "changed_points", "grade_flag_removed", "forged_cell", "baseline"):
+        sub = results[(name, A)]
+        assert failed_tests(root, name, A) == expected, name
+        assert (sub.score, sub.max_score) == (base.score, full.max_score), name
+        assert sub.status == "needs manual grading", (name, sub.status)
+        assert set(cell_scores(root, name, A)) == set(tests), name
+    assert "edited: restored" in rows["edited_tests"]["detail"]
+    assert "turned into markdown: restored" in rows["retyped_test"]["detail"]
+
+    before = (root / "grades.csv").read_text()
+    run(root, jobs=2, limits=LIMITS)
+    assert (root / "grades.csv").read_text() == before

@@ -18,6 +18,7 @@ TORCH_LIMIT = {"float64": 1.0, "float32": 2.0}  # fast time / torch time must st
 SPEEDUP_TARGET = 100.0  # naive time / fast time
 PEAK_SHARE_TARGET = 0.35
 NO_TORCH = "torch not installed: pip install -e '.[bench]'"
+AGREEMENT = {"float64": 1e-9, "float32": 1e-3}  # largest relative error accepted between results
 
 
 def conv_flops(x_shape, w_shape, stride: int, pad: int) -> int:
@@ -112,6 +113,12 @@ def run(quick: bool = False, fast=None, naive=None) -> Section:
             )
             section.data["cases"][label] = data
             section.rows.extend(_rows(label, data, dtype))
+            for other in ("naive", "torch"):
+                err = data.get(f"rel_error_vs_{other}")
+                if err is not None and err > AGREEMENT[dtype]:
+                    section.notes.append(
+                        f"{label}: fast and {other} disagree (rel. error {err:.1e})"
+                    )
     return section
 
 

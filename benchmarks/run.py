@@ -71,7 +71,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def section_in_process(name: str, quick: bool, setup: bool) -> Section:
     """Run one benchmark here, turning a missing part or a crash into a section saying so."""
-    start = time.perf_counter()
+    start, load = time.perf_counter(), os.getloadavg()[0]
     try:
         module = import_module(f".{SECTIONS[name]}", __package__)
         kwargs = {"enabled": setup} if name == "setup" else {}
@@ -84,6 +84,7 @@ def section_in_process(name: str, quick: bool, setup: bool) -> Section:
         section.rows.append(Row(TITLES[name], "", f"{type(exc).__name__}: {exc}", "", ERROR))
         section.data["traceback"] = traceback.format_exc()
     section.data["section_seconds"] = time.perf_counter() - start
+    section.data["load_average"] = [load, os.getloadavg()[0]]  # 1-minute, at start and end
     if quick:
         for row in section.rows:
             if row.verdict in (MET, MISSED):
@@ -122,6 +123,16 @@ def table(sections: list[Section]) -> str:
 
     out = [fmt(head), "  ".join("-" * w for w in widths), *map(fmt, body)]
     notes = [f"[{s.name}] {n}" for s in sections for n in s.notes]
+    loads = [
+        f"{s.name} {s.data['load_average'][0]:.1f}-{s.data['load_average'][1]:.1f}"
+        for s in sections
+        if "load_average" in s.data and s.status != SKIPPED
+    ]
+    if loads:
+        notes.append(
+            f"Load average (1 min) at start-end of each section: {', '.join(loads)}; "
+            f"this machine has {os.cpu_count()} CPUs, so more than that means sharing."
+        )
     if notes:
         out += ["", "Notes:", *(f"  {n}" for n in notes)]
     return "\n".join(out)

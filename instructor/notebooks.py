@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
-
-import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "assignments" / "source"
@@ -15,9 +14,16 @@ HIDDEN_TESTS = re.compile(
 )
 
 
-def read(path: str | Path) -> nbformat.NotebookNode:
-    """Read a notebook file as nbformat v4."""
+def read(path: str | Path):
+    """Read a notebook file as an nbformat v4 NotebookNode."""
+    import nbformat  # imported here: it is slow to import, and hidden tests load references fast
+
     return nbformat.read(str(path), as_version=4)
+
+
+def read_json(path: str | Path) -> dict:
+    """Read a notebook file as plain JSON (fast: no validation)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def source_path(assignment_id: str) -> Path:
@@ -43,7 +49,7 @@ def grade_id(cell) -> str | None:
 def is_test_cell(cell) -> bool:
     """An autograded test cell: a graded code cell that is not a solution."""
     meta = nbgrader_meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def is_solution_cell(cell) -> bool:
@@ -58,6 +64,7 @@ def strip_hidden_tests(source: str) -> str:
 
 def execute(nb, cwd: str | Path, timeout: int = 600, allow_errors: bool = True):
     """Execute a notebook in a fresh kernel in cwd; returns the executed notebook."""
+    import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.from_dict(nb)

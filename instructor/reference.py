@@ -6,7 +6,7 @@ import ast
 import functools
 import types
 
-from .notebooks import is_test_cell, read, source_path
+from .notebooks import is_test_cell, read_json, source_path
 
 _KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
 
@@ -35,13 +35,14 @@ def _literal(node: ast.expr) -> bool:
 
 def definitions(assignment_id: str) -> str:
     """The imports, functions, classes, constants and aliases of an assignment's non-test cells."""
-    nb = read(source_path(assignment_id))
+    nb = read_json(source_path(assignment_id))
     parts = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or is_test_cell(cell):
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code" or is_test_cell(cell):
             continue
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         source = "\n".join(
-            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+            line for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))
         )
         tree = ast.parse(source)
         kept = [n for n in tree.body if isinstance(n, _KEPT) or _is_constant_assignment(n)]

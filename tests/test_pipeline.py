@@ -6,10 +6,11 @@ release, and every mutant of the assignment's catalogue, each of which must lose
 points of the test cells it is listed to fail.
 """
 
-import csv
+import copy
 import importlib
 import re
 
+import nbformat
 import pytest
 
 from instructor.grade import CSV_COLUMNS, main
@@ -19,7 +20,7 @@ from tests.adversarial import (
     available_assignments,
     cell_scores,
     failed_tests,
-    html_text,
+    html_lines,
     make_course,
     read_csv,
     released,
@@ -94,8 +95,7 @@ def test_a_class_is_graded_exactly(assignment, tmp_path):
     for student, _ in results:
         page = root / "feedback" / student / assignment / f"{assignment}.html"
         assert page.is_file(), f"no feedback for {student}"
-        text = html_text(page)
-        leaked = sorted(line for line in code if line in text)
+        leaked = sorted(code & html_lines(page))
         assert not leaked, f"feedback of {student} shows hidden test code: {leaked[:3]}"
 
     before = (root / "grades.csv").read_text()
@@ -121,8 +121,13 @@ def test_grades_do_not_depend_on_the_number_of_jobs(tmp_path):
     assert results[0] == results[1]
 
 
-def test_command_line_grades_and_reports(tmp_path, capsys):
-    assignment = ASSIGNMENTS[0]
+def manual_cells(assignment):
+    return [c.metadata["nbgrader"]["grade_id"] for c in read(source_path(assignment)).cells
+            if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def test_command_line_grades_reports_and_keeps_manual_grades(tmp_path, capsys):
+    assignment = next(a for a in ASSIGNMENTS if manual_cells(a))
     root = make_course(tmp_path, [assignment])
     submit(root, "reference", assignment, reference_submission(assignment))
     submit(root, "nobody", assignment)  # an empty submission folder
@@ -131,19 +136,66 @@ def test_command_line_grades_and_reports(tmp_path, capsys):
     assert main(["--root", str(root), "--jobs", "2", *limits]) == 0
     out = capsys.readouterr().out
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
-    assert "reference" in lines and re.search(r"\d+(\.\d+)?s$", lines["reference"])
+    assert re.search(rf"^reference +{assignment} +\d+/\d+ +needs manual grading +\d+\.\ds$",
+                     lines["reference"]), lines["reference"]
     assert "failed: no notebook" in lines["nobody"]
-    assert "assignment" in lines and assignment in out.split("assignment", 1)[1]
-    with (root / "grades.csv").open(newline="") as fh:
-        rows = {row["student_id"]: row for row in csv.DictReader(fh)}
+    assert re.search(rf"^{assignment} +2 +0 +1 +1 ", lines[assignment]), out
+    rows = {row["student_id"]: row for row in read_csv(root)}
     assert rows["nobody"]["status"] == f"failed: no notebook {assignment}.ipynb in the submission"
     assert rows["nobody"]["score"] == "0"
-    assert float(rows["reference"]["score"]) > 0
+    auto = float(rows["reference"]["score"])
+    top = float(rows["reference"]["max_score"])
+    assert rows["reference"]["status"] == "needs manual grading" and 0 < auto < top
 
-    # After manual grading: --feedback-only refreshes feedback and grades.csv without executing.
+    # The instructor grades the written answers in formgrader (here: through the gradebook).
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for name in manual_cells(assignment):
+            grade = gb.find_grade(name, assignment, assignment, "reference")
+            grade.manual_score = grade.max_score
+            grade.needs_manual_grade = False
+        gb.db.commit()
+
+    # make feedback: feedback and grades.csv from the gradebook, nothing executed.
     (root / "feedback").rename(root / "old-feedback")
     assert main(["--root", str(root), "--feedback-only"]) == 0
     assert (root / "feedback" / "reference" / assignment / f"{assignment}.html").is_file()
-    with (root / "grades.csv").open(newline="") as fh:
-        again = {row["student_id"]: row for row in csv.DictReader(fh)}
-    assert again == rows
+    rows = {row["student_id"]: row for row in read_csv(root)}
+    assert (rows["reference"]["status"], float(rows["reference"]["score"])) == ("graded", top)
+    assert rows["nobody"]["status"].startswith("failed: no notebook")
+
+    # Grading again keeps the manual grades.
+    before = (root / "grades.csv").read_text()
+    assert main(["--root", str(root), "--jobs", "1", *limits]) == 0
+    assert (root / "grades.csv").read_text() == before
+
+
+def test_feedback_preprocessors_remove_hidden_code_from_source_and_tracebacks():
+    from nbconvert.exporters import NotebookExporter
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    from instructor.feedback import HIDDEN_NOTE, ScrubHiddenTests
+
+    source = ("x = 1\nassert x == 1, 'visible'\n### BEGIN HIDDEN TESTS\n"
+              "assert secret_function(41) == 42, 'case 41 wrong'\n### END HIDDEN TESTS\n")
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "locked": True,
+                                 "solution": False, "schema_version": 3}
+    quoting = {"output_type": "error", "ename": "AssertionError", "evalue": "case 41 wrong",
+               "traceback": ["Traceback (most recent call last):", '  File "<test cell 3>"',
+                             "    assert secret_function(41) == 42, 'case 41 wrong'",
+                             "AssertionError: case 41 wrong"]}
+    visible = {"output_type": "error", "ename": "AssertionError", "evalue": "visible",
+               "traceback": ["    assert x == 1, 'visible'", "AssertionError: visible"]}
+    cell.outputs = [nbformat.from_dict(quoting)]
+    other = copy.deepcopy(cell)
+    other.outputs = [nbformat.from_dict(visible)]
+    nb = nbformat.v4.new_notebook(cells=[cell, other])
+    exporter = NotebookExporter()
+    exporter.register_preprocessor(ScrubHiddenTests(), enabled=True)
+    exporter.register_preprocessor(ClearHiddenTests(), enabled=True)
+    text, _ = exporter.from_notebook_node(nb)
+    assert "secret_function" not in text
+    assert "case 41 wrong" in text and HIDDEN_NOTE in text
+    assert "assert x == 1, 'visible'" in text

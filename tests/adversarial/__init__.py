@@ -93,8 +93,11 @@ def failed_tests(root: Path, student: str, assignment: str) -> set[str]:
     return {name for name, (score, top) in scores.items() if score < top}
 
 
+# Lines too short or too generic to tell anything: `pass`, `return out, cache`, `N = x.shape[0]`,
+# the opening line of a call continued below (`raise ValueError(`), loop headers over ranges, and
+# random generator set-up. Everything else in a hidden test or a solution counts.
 TRIVIAL = re.compile(
-    r"(pass|break|continue|else:|try:|finally:|[)\]}],?|.{0,11}"
+    r"(.{0,19}|.*[(\[{]|for [\w, ()]+ in (range|enumerate|zip)\(.*\):|.*default_rng\(.*\)"
     r"|return( [\w.\[\]]+(, [\w.\[\]]+)*)?)"
 )
 
@@ -145,7 +148,12 @@ def secret_lines(assignments: list[str]) -> tuple[set[str], set[str]]:
     return keep(hidden), keep(solution)
 
 
-def html_text(path: Path) -> str:
-    """The visible text of an HTML file, whitespace squashed (syntax highlighting removed)."""
+TRACEBACK_PREFIX = re.compile(r"^(-*> ?)?\d+ ")
+
+
+def html_lines(path: Path) -> set[str]:
+    """The visible text lines of an HTML page, squashed; traceback line numbers dropped."""
     raw = re.sub(r"<(script|style)\b.*?</\1>", " ", path.read_text(), flags=re.S | re.I)
-    return squash(html.unescape(re.sub(r"<[^>]+>", "", raw)))
+    text = html.unescape(re.sub(r"<[^>]+>", "", raw))
+    lines = {squash(line) for line in text.splitlines()}
+    return lines | {TRACEBACK_PREFIX.sub("", line) for line in lines}

@@ -11,6 +11,7 @@ import os
 import random
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -231,6 +232,16 @@ def _exposed_paths() -> list[str]:
     return sorted({str(p.resolve()) for p in paths if p.is_dir()})
 
 
+def _others_can_run_python() -> bool:
+    """Whether an unprivileged user can read this interpreter's libraries (to drop root)."""
+    for top in _exposed_paths():
+        path = Path(top)
+        for part in [path, *path.parents]:
+            if not part.stat().st_mode & stat.S_IXOTH:
+                return False
+    return True
+
+
 def _copy_submission(workdir: Path, target: Path) -> None:
     """Copy the submission directory, skipping symbolic links (they could point anywhere)."""
 
@@ -290,6 +301,7 @@ class _Session:
             "hide": _hidden_paths(),
             "expose": _exposed_paths(),
             "uid": self.uid,
+            "drop_uid": _others_can_run_python(),
             "tmp_mb": FILE_MB,
             "drop_paths": [str(REPO)],
             "limits": dict(asdict(self.limits), file_mb=FILE_MB),

@@ -423,15 +423,24 @@ def main(rfd: int, wfd: int) -> None:
     channel = remote.Channel(rfd, wfd)
     plan, _ = channel.recv()
     plan["fds"] = [rfd, wfd]
-    notes = []
+    notes, isolated = [], False
     if plan["isolate"]:
         try:
             notes += isolate(plan)
+            isolated = True
             notes.append("worker isolated: no network, instructor files hidden, own PID space")
         except OSError as exc:
-            notes.append(f"namespaces unavailable ({exc}); worker runs in a scratch copy only")
+            notes.append(
+                f"namespaces unavailable ({exc}): worker runs in a scratch copy only; "
+                "the network and instructor files may be reachable"
+            )
     else:
         notes.append("namespaces not used: worker runs in a scratch copy only, with network")
+    if not isolated and os.getuid() == 0 and plan["drop_uid"]:
+        os.setgroups([])
+        os.setgid(plan["uid"])
+        os.setuid(plan["uid"])
+        notes.append("worker runs as an unprivileged user of its own")
     os.chdir(plan["scratch"])
     set_limits(plan["limits"])
     for path in plan["drop_paths"]:

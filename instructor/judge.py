@@ -13,6 +13,8 @@ import traceback
 import warnings
 import weakref
 
+import numpy as np
+
 from instructor import remote
 
 HIDDEN_BEGIN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS")
@@ -54,7 +56,7 @@ class Link:
 
     def track(self, array, origin: int) -> None:
         """Remember an array read from the worker, to write the test's changes back later."""
-        self.tracked.append((weakref.ref(array), origin, array.tobytes()))
+        self.tracked.append((weakref.ref(array), origin, array.copy()))
 
     def sync(self, encoder: remote.Encoder) -> list:
         """Changes the test made to arrays it read from the worker, to apply there first."""
@@ -63,10 +65,10 @@ class Link:
             array = ref()
             if array is None:
                 continue
-            now = array.tobytes()
-            if now != before:
+            if array.shape != before.shape or not np.array_equal(_bytes(array), _bytes(before)):
                 entries.append([origin, encoder.encode(array)])
-            kept.append((ref, origin, now))
+                before = array.copy()
+            kept.append((ref, origin, before))
         self.tracked = kept
         return entries
 
@@ -118,6 +120,11 @@ class Link:
             if type(args[2]) is int:
                 return Proxy(self, args[2], args[1].rsplit(".", 1)[-1][:100])
         raise remote.WireError(f"unexpected node {tag!r}")
+
+
+def _bytes(array):
+    """The array's bytes as a flat uint8 array (bitwise comparison, NaNs included)."""
+    return np.ascontiguousarray(array).reshape(-1).view("u1")
 
 
 def trusted_module(name: str):

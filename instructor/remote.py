@@ -62,7 +62,8 @@ class Channel:
             json_len, blob_len = HEADER.unpack(self._frame)
             if json_len + blob_len > MAX_MESSAGE:
                 raise WireError(f"message of {json_len + blob_len} bytes exceeds the cap")
-            self._frame += bytes(json_len + blob_len)
+            header, self._frame = self._frame, bytearray(HEADER.size + json_len + blob_len)
+            self._frame[: HEADER.size] = header
         if not self._fill(deadline, alive):
             return None
         frame, self._frame = self._frame, None

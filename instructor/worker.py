@@ -390,7 +390,13 @@ def _collect_arrays(value, found: list) -> None:
 
 
 def _same(a, b) -> bool:
-    return a.tobytes() == b.tobytes()
+    """Bitwise equality of two arrays of the same shape and dtype (NaNs included)."""
+    np = sys.modules["numpy"]
+    return a.dtype == b.dtype and np.array_equal(_bytes_view(a), _bytes_view(b))
+
+
+def _bytes_view(a):
+    return sys.modules["numpy"].ascontiguousarray(a).reshape(-1).view("u1")
 
 
 def _safe_repr(value, cap: int) -> str:

@@ -54,6 +54,7 @@ class Submission:
     detail: str = ""
     seconds: float = 0.0
     autograded: bool = False  # nbgrader autograde succeeded in this run
+    run_seconds: float = 0.0  # sandboxed execution in the pool (0 when cached)
 
     @property
     def key(self) -> str:
@@ -354,9 +355,19 @@ def sanitized(api, root: Path, sub: Submission):
     return nbformat.reads(output, as_version=4), workdir
 
 
-def precompute_all(api, root: Path, subs, limits: Limits, cache_dir: Path, jobs: int) -> None:
+def _run_one(nb, workdir: str, limits: Limits, cache_dir: str) -> float:
+    """Sandboxed execution of one notebook into the cache (in a pool process); its seconds."""
+    from .sandbox import precompute
+
+    started = time.perf_counter()
+    precompute(nb, workdir, limits, cache_dir)
+    return time.perf_counter() - started
+
+
+def precompute_all(api, root: Path, subs, limits: Limits, cache_dir: Path, jobs: int,
+                   out=print) -> None:
     """Run the sandboxed execution of every staged submission in a process pool."""
-    from .sandbox import cache_key, precompute
+    from .sandbox import cache_key
 
     work = []
     for sub in subs:
@@ -367,16 +378,24 @@ def precompute_all(api, root: Path, subs, limits: Limits, cache_dir: Path, jobs:
         except Exception:  # autograde will meet the same problem and report it
             continue
         if not (cache_dir / f"{cache_key(nb, limits)}.json").is_file():
-            work.append((nb, workdir))
+            work.append((sub, nb, workdir))
     if not work:
         return
+    out(f"running {len(work)} submissions, {jobs} at a time")
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(precompute, nb, str(wd), limits, str(cache_dir)) for nb, wd in work]
-        for future in futures:
+        futures = {
+            pool.submit(_run_one, nb, str(wd), limits, str(cache_dir)): sub
+            for sub, nb, wd in work
+        }
+        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+            sub = futures[future]
             try:
-                future.result()
+                sub.run_seconds = future.result()
             except Exception as error:  # the serial pass runs it again and reports
-                print(f"  (parallel run failed, running it serially: {error})", file=sys.stderr)
+                out(f"  {sub.student_id} {sub.assignment}: parallel run failed ({error})")
+                continue
+            out(f"  ran {sub.student_id} {sub.assignment} in {sub.run_seconds:.1f}s "
+                f"({done}/{len(work)})")
 
 
 def write_csv(path: Path, subs, keep_others: bool = True) -> None:
@@ -407,7 +426,7 @@ def progress(sub: Submission) -> str:
     """One line per submission: student, assignment, score/max, status, seconds."""
     return (
         f"{sub.student_id:<16} {sub.assignment:<20} {sub.score:>6g}/{sub.max_score:<6g} "
-        f"{sub.status:<40.40} {sub.seconds:6.1f}s"
+        f"{sub.status}  {sub.seconds:.1f}s"
     )
 
 
@@ -461,7 +480,7 @@ def grade(
         stage(root, sub)
     started = time.perf_counter()
     if any(s.staged for s in subs):
-        precompute_all(api, root, subs, limits, cache_dir, jobs)
+        precompute_all(api, root, subs, limits, cache_dir, jobs, out)
     for sub in subs:
         t0 = time.perf_counter()
         if sub.staged is not None:
@@ -472,7 +491,7 @@ def grade(
         else:
             state.data.pop(sub.key, None)
         read_grades(api, sub)
-        sub.seconds = time.perf_counter() - t0
+        sub.seconds = time.perf_counter() - t0 + sub.run_seconds
         out(progress(sub))
     state.save()
     write_csv(root / "grades.csv", subs)

@@ -611,3 +611,63 @@ def test_whole_model_gradient_check_sees_parameter_changes(tmp_path):
     result = grade(notebook(wrong, tests=[graded("test_model_grads", TEST_WHOLE_MODEL)]), tmp_path)
     assert statuses(result) == {"test_model_grads": "failed"}
     assert "grads['b']" in outputs_text(result)
+
+
+NOISY = """
+import sys
+_quiet = relu_forward
+def relu_forward(x):
+    print("debug", x)
+    print("warning: noisy", file=sys.stderr)
+    return _quiet(x)
+"""
+
+
+def test_student_output_during_a_test_never_reaches_the_test_cell(tmp_path):
+    result = grade(notebook(NOISY), tmp_path)
+    assert statuses(result) == ALL_PASS
+    for cell in result.nb.cells[4:]:
+        assert cell.outputs == []
+
+
+HIDDEN_CALL = """
+import numpy as np
+def check(value):
+    assert value > 0, "value must be positive"
+check(1.0)
+### BEGIN HIDDEN TESTS
+secret_input = np.array([-7.25, 3.5])
+check(float(relu_forward(secret_input)[0][0]))
+### END HIDDEN TESTS
+"""
+RAISES = '''
+def relu_forward(x):
+    """Refuses negative inputs."""
+    if (x < 0).any():
+        raise ValueError("negative input")
+    return x, x
+'''
+
+
+@pytest.mark.parametrize(
+    "solution, expected",
+    [
+        (SOLUTION, "A hidden test in this cell failed: AssertionError: value must be positive"),
+        (RAISES, "A hidden test in this cell failed: ValueError: negative input"),
+    ],
+    ids=["assert-in-visible-helper", "student-exception"],
+)
+def test_hidden_failures_through_helpers_or_student_errors_stay_hidden(
+    tmp_path, solution, expected
+):
+    result = grade(notebook(solution=solution, tests=[graded("test_h", HIDDEN_CALL)]), tmp_path)
+    (error,) = result.nb.cells[-1].outputs
+    assert error.traceback == [expected]
+    assert "secret_input" not in outputs_text(result) and "-7.25" not in outputs_text(result)
+
+
+def test_syntax_error_in_hidden_tests_does_not_quote_them(tmp_path):
+    source = "x = 1\n### BEGIN HIDDEN TESTS\nassert relu_forward(x) ==== 3\n### END HIDDEN TESTS\n"
+    result = grade(notebook(tests=[graded("test_syntax", source)]), tmp_path)
+    assert statuses(result) == {"test_syntax": "error"}
+    assert "====" not in outputs_text(result)

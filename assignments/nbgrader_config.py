@@ -6,6 +6,7 @@ given on its command line.
 """
 
 import os
+import sys
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
@@ -27,6 +28,12 @@ from instructor.normalize import NormalizeCells
 from instructor.sandbox import HardenedExecute
 
 c = get_config()  # noqa: F821 (injected by traitlets)
+
+# nbgrader runs the `alembic` command when it creates the gradebook; make sure the one installed
+# next to this Python is found even when the environment is not activated (e.g. `make lab`).
+_bindir = os.path.dirname(sys.executable)
+if _bindir not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _bindir + os.pathsep + os.environ.get("PATH", "")
 
 c.CourseDirectory.course_id = "convnets-from-scratch"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))

@@ -219,6 +219,7 @@ class Worker:
         self.ns = {"__name__": "__main__", "__builtins__": builtins, "display": _display}
         self.handles: dict[int, object] = {}
         self.origins: dict[int, object] = {}
+        self.pid = os.getpid()
 
     def serve(self) -> None:
         """Answer requests until the driver closes the pipe."""
@@ -260,6 +261,7 @@ class Worker:
         except BaseException as exc:  # noqa: B036 - SystemExit/KeyboardInterrupt are recorded too
             status, error = "error", student_traceback(exc)
         finally:
+            self._end_forks()
             sys.stdout, sys.stderr = old
             _close_figures()
         return {
@@ -324,10 +326,12 @@ class Worker:
         try:
             value = act()
         except BaseException as exc:  # noqa: B036 - student code may raise SystemExit etc.
+            self._end_forks()
             sys.stdout, sys.stderr = old
             _close_figures()
             self.channel.send({"exc": _exc_info(exc)})
             return
+        self._end_forks()
         sys.stdout, sys.stderr = old
         _close_figures()
         encoder = self.remote.Encoder(self._fallback, track=self._origin)
@@ -352,6 +356,11 @@ class Worker:
         if type(module) is str and type(qualname) is str and module != "__main__":
             return ["F", module, qualname, self._handle(obj)]
         return ["H", self._handle(obj), str(kind.__name__)[:100]]
+
+    def _end_forks(self) -> None:
+        """A process the student forked ends here instead of answering the driver too."""
+        if os.getpid() != self.pid:
+            os._exit(0)
 
     def _origin(self, array) -> int:
         key = len(self.origins) + 1

@@ -671,3 +671,11 @@ def test_syntax_error_in_hidden_tests_does_not_quote_them(tmp_path):
     result = grade(notebook(tests=[graded("test_syntax", source)]), tmp_path)
     assert statuses(result) == {"test_syntax": "error"}
     assert "====" not in outputs_text(result)
+
+
+def test_processes_forked_by_student_code_do_not_answer_for_the_worker(tmp_path):
+    fork = "import os\nfor _ in range(6):\n    try:\n        os.fork()\n"
+    fork += "    except OSError:\n        pass"
+    result = grade(notebook(fork), tmp_path)
+    assert statuses(result) == ALL_PASS
+    assert [c.status for c in result.cells if c.index == 3] == ["ok"]

@@ -330,6 +330,25 @@ def feedback(exc: BaseException, filename: str, lines: list[str], hidden: set[in
     return {"ename": name, "evalue": message, "traceback": trace}
 
 
+def read_snapshot(channel: remote.Channel, link: Link) -> dict:
+    """The student's globals a test uses; a name whose value is malformed is left out."""
+    link.tracked = []
+    try:
+        reply, buffers = channel.recv()
+    except remote.WireError:
+        return {}
+    values = reply.get("ok")
+    if not isinstance(values, dict):
+        return {}
+    snapshot = {}
+    for name, node in values.items():
+        try:
+            snapshot[str(name)] = remote.Decoder(buffers, link.special, link.track).decode(node)
+        except (remote.WireError, ValueError, TypeError, RecursionError):
+            continue
+    return snapshot
+
+
 def main(rfd: int, wfd: int) -> None:
     """Serve test cells from the driver until it closes the pipe."""
     import numpy  # noqa: F401 - warm the import before timing starts
@@ -342,19 +361,6 @@ def main(rfd: int, wfd: int) -> None:
             msg, _ = channel.recv()
         except EOFError:
             return
-        snapshot = {}
-        try:
-            reply, buffers = channel.recv()
-            if "exc" in reply:
-                raise rebuild_exception(reply["exc"])
-            values = reply.get("ok")
-            if not isinstance(values, dict):
-                raise remote.WireError("malformed snapshot")
-            link.tracked = []
-            decoder = remote.Decoder(buffers, link.special, link.track)
-            snapshot = {str(k): decoder.decode(v) for k, v in values.items()}
-        except (remote.WireError, Exception) as exc:
-            snapshot = {}
-            sys.stderr.write(f"snapshot unreadable: {exc}\n")
+        snapshot = read_snapshot(channel, link)
         verdict = run_test(link, msg["index"], msg["source"], snapshot)
         channel.send(dict(verdict, op="done"))

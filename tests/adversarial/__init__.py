@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -27,10 +29,24 @@ def available_assignments() -> list[str]:
     return sorted(p.name for p in SOURCE.iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
+@functools.cache
+def empty_gradebook() -> Path:
+    """An empty gradebook, made once per process (nbgrader runs alembic to make one: slow)."""
+    from nbgrader.api import Gradebook
+
+    from instructor.grade import ensure_tools_on_path
+
+    ensure_tools_on_path()
+    path = Path(tempfile.mkdtemp(prefix="gradebook-")) / "gradebook.db"
+    Gradebook(f"sqlite:///{path}", "convnets-from-scratch").close()
+    return path
+
+
 def make_course(tmp: Path, assignments: list[str]) -> Path:
     """A course root in tmp with these assignments' sources, released (gradebook included)."""
     root = Path(tmp) / "course"
     (root / "source").mkdir(parents=True)
+    shutil.copyfile(empty_gradebook(), root / "gradebook.db")
     for assignment in assignments:
         shutil.copytree(SOURCE / assignment, root / "source" / assignment)
     shutil.copyfile(ROOT / "assignments" / "nbgrader_config.py", root / "nbgrader_config.py")

@@ -213,7 +213,7 @@ def test_tampering_with_the_checks_earns_nothing(tmp_path):
     assert set(db_before) <= set(snapshot)
 
     before = (root / "grades.csv").read_text()
-    run(root, jobs=2, limits=LIMITS)
+    run(root, jobs=2, limits=LIMITS, feedback=False)
     assert (root / "grades.csv").read_text() == before
 
 
@@ -379,5 +379,5 @@ def test_broken_folders_and_tampered_test_cells(tmp_path):
     assert "turned into markdown: restored" in rows["retyped_test"]["detail"]
 
     before = (root / "grades.csv").read_text()
-    run(root, jobs=2, limits=LIMITS)
+    run(root, jobs=2, limits=LIMITS, feedback=False)
     assert (root / "grades.csv").read_text() == before

@@ -100,13 +100,13 @@ def test_a_class_is_graded_exactly(assignment, tmp_path):
         assert not leaked, f"feedback of {student} shows hidden test code: {leaked[:3]}"
 
     before = (root / "grades.csv").read_text()
-    run(root, jobs=2)
+    run(root, jobs=2, feedback=False)  # grades only: feedback was checked
     assert (root / "grades.csv").read_text() == before
 
 
 def test_grades_do_not_depend_on_the_number_of_jobs(tmp_path):
     assignment = ASSIGNMENTS[0]
-    mutants = catalogue(assignment)[:2]
+    mutants = catalogue(assignment)[:1]
     results = []
     for jobs in (1, 2):
         root = make_course(tmp_path / f"jobs{jobs}", [assignment])

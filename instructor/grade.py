@@ -23,6 +23,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +104,17 @@ def make_api(cfg):
     api.log.propagate = False
     api.log.handlers = [logging.NullHandler()]
     return api
+
+
+def check_root(root) -> Path:
+    """The course root, resolved; it must hold nbgrader_config.py and source/."""
+    path = Path(root).resolve()
+    if not (path / "nbgrader_config.py").is_file() or not (path / "source").is_dir():
+        raise FileNotFoundError(
+            f"root must be an nbgrader course folder with nbgrader_config.py and source/; "
+            f"got {str(path)!r}"
+        )
+    return path
 
 
 def assignment_ids(root: Path) -> list[str]:
@@ -466,11 +478,17 @@ def grade(
 ) -> list[Submission]:
     """Grade every submission under root; returns them with scores and statuses."""
     ensure_tools_on_path()
-    root = Path(root).resolve()
+    root = check_root(root)
     jobs = jobs or os.cpu_count() or 1
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer; got {jobs!r}")
+    known = assignment_ids(root)
+    unknown = sorted(set(assignments or []) - set(known))
+    if unknown:
+        raise ValueError(f"assignments must be among {known}; got unknown {unknown}")
+    assignments = assignments or known
     cache_dir = root / GRADING / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
-    assignments = assignments or assignment_ids(root)
     cfg = course_config(root, limits, cache_dir)
     limits = config_limits(cfg)
     api = make_api(cfg)
@@ -508,7 +526,7 @@ def grade(
 def refresh(root: Path = COURSE, assignments=None, out=print) -> list[Submission]:
     """After manual grading: regenerate feedback and grades.csv from the gradebook, no execution."""
     ensure_tools_on_path()
-    root = Path(root).resolve()
+    root = check_root(root)
     api = make_api(course_config(root))
     state = State(root)
     subs = find_submissions(root, assignments or assignment_ids(root))
@@ -551,17 +569,22 @@ def main(argv=None) -> int:
     parser.add_argument("--feedback-only", action="store_true",
                         help="no execution: regenerate feedback and grades.csv from the gradebook")
     args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", module="sqlalchemy")  # nbgrader's own session warnings
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be at least 1; got {args.jobs}")
-    if args.feedback_only:
-        refresh(args.root, args.assignment)
-        return 0
-    limits = None
-    given = {name: getattr(args, name) for name in LIMIT_NAMES if getattr(args, name) is not None}
-    if given:
-        limits = config_limits(course_config(args.root.resolve()))
-        limits = Limits(**{**{n: getattr(limits, n) for n in LIMIT_NAMES}, **given})
-    grade(args.root, args.assignment, args.student, args.jobs, limits, not args.no_feedback)
+    try:
+        if args.feedback_only:
+            refresh(args.root, args.assignment)
+            return 0
+        limits = None
+        given = {n: getattr(args, n) for n in LIMIT_NAMES if getattr(args, n) is not None}
+        if given:
+            limits = config_limits(course_config(check_root(args.root)))
+            limits = Limits(**{**{n: getattr(limits, n) for n in LIMIT_NAMES}, **given})
+        grade(args.root, args.assignment, args.student, args.jobs, limits, not args.no_feedback)
+    except (FileNotFoundError, ValueError) as error:
+        parser.error(str(error))
     return 0
 
 

@@ -66,7 +66,10 @@ def main(argv=None) -> int:
     parser.add_argument("--assignment", required=True, help="e.g. a2_convolution")
     parser.add_argument("--root", type=Path, default=COURSE, help="nbgrader course directory")
     args = parser.parse_args(argv)
-    collect(args.zip, args.assignment, args.root)
+    try:
+        collect(args.zip, args.assignment, args.root)
+    except (FileNotFoundError, ValueError) as error:
+        parser.error(str(error))
     return 0
 
 

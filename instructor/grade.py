@@ -215,6 +215,18 @@ def stage(root: Path, sub: Submission) -> None:
         shutil.copyfile(folder / "timestamp.txt", dest / "timestamp.txt")
 
 
+def source_digest(root: Path) -> str:
+    """A short hash of what grading depends on besides the submission: the assignment sources
+    (tests and reference solutions) and helpers/. Cached results are kept under it, so editing
+    a reference solution or a helper re-runs every submission."""
+    digest = hashlib.sha256()
+    files = sorted((root / "source").rglob("*")) + sorted((ROOT / "helpers").glob("*.py"))
+    for path in files:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.name).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -487,7 +499,7 @@ def grade(
     if unknown:
         raise ValueError(f"assignments must be among {known}; got unknown {unknown}")
     assignments = assignments or known
-    cache_dir = root / GRADING / "cache"
+    cache_dir = root / GRADING / "cache" / source_digest(root)
     cache_dir.mkdir(parents=True, exist_ok=True)
     cfg = course_config(root, limits, cache_dir)
     limits = config_limits(cfg)

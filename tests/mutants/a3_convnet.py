@@ -137,35 +137,6 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        name="conv_backward_fast_loops_over_pixels",
-        story="Computes dx with a Python loop over the output positions of every example.",
-        cell="conv_backward_fast",
-        edits=(
-            (
-                "    dcols = w.reshape(F, -1).T @ dout_rows  # (C * HH * WW, N * H' * W')\n"
-                "    dcols = dcols.reshape(C, HH, WW, N, H_out, W_out)\n"
-                "    dx_pad = np.zeros((C, N, H + 2 * P, W + 2 * P), dtype=dcols.dtype)\n"
-                "    for i in range(HH):\n"
-                "        for j in range(WW):\n"
-                "            dx_pad[:, :, i:i + S * H_out:S, j:j + S * W_out:S] += dcols[:, i, j]"
-                "  # (C, N, H', W')\n"
-                "    dx = dx_pad[:, :, P:P + H, P:P + W].transpose(1, 0, 2, 3)  # (N, C, H, W)\n",
-                "    dx_pad = np.zeros((N, C, H + 2 * P, W + 2 * P), dtype=dout.dtype)\n"
-                "    for n in range(N):\n"
-                "        for i in range(H_out):\n"
-                "            for j in range(W_out):\n"
-                "                window_grad = np.tensordot(dout[n, :, i, j], w, axes=1)\n"
-                "                dx_pad[n, :, i * S:i * S + HH, j * S:j * S + WW] += window_grad\n"
-                "    dx = dx_pad[:, :, P:P + H, P:P + W]\n",
-            ),
-        ),
-        fails=frozenset(
-            {
-                "test_conv_fast_speed",
-            }
-        ),
-    ),
-    Mutant(
         name="max_pool_forward_fast_no_transpose",
         story="Reshapes x to (N, C, H', W', 4) directly, mixing pixels of different windows.",
         cell="max_pool_forward_fast",

@@ -100,6 +100,18 @@ MUTANTS = [
         fails=frozenset({"test_conv_forward_validation"}),
     ),
     Mutant(
+        name="conv_forward_no_param_check",
+        story="Reads conv_param['stride'] and ['pad'] without checking that they are there.",
+        cell="conv_forward_naive",
+        edits=(
+            (
+                'if not isinstance(conv_param, dict) or not {"stride", "pad"} <= set(conv_param):',
+                "if False:",
+            ),
+        ),
+        fails=frozenset({"test_conv_forward_validation"}),
+    ),
+    Mutant(
         name="conv_forward_bias_of_first_filter",
         story="Adds b[0] to every filter's output instead of b[f].",
         cell="conv_forward_naive",
@@ -189,8 +201,17 @@ MUTANTS = [
         story="Computes the output size with floor division and silently drops the last rows.",
         cell="max_pool_forward_naive",
         edits=(
-            ("H_out = conv_output_size(H, HH, stride, 0)", "H_out = 1 + (H - HH) // stride"),
-            ("W_out = conv_output_size(W, WW, stride, 0)", "W_out = 1 + (W - WW) // stride"),
+            ("H_out = conv_output_size(H, PH, stride, 0)", "H_out = 1 + (H - PH) // stride"),
+            ("W_out = conv_output_size(W, PW, stride, 0)", "W_out = 1 + (W - PW) // stride"),
+        ),
+        fails=frozenset({"test_max_pool_validation"}),
+    ),
+    Mutant(
+        name="max_pool_forward_no_param_check",
+        story="Reads the pool_param keys without checking that they are there.",
+        cell="max_pool_forward_naive",
+        edits=(
+            ("if not isinstance(pool_param, dict) or not keys <= set(pool_param):", "if False:"),
         ),
         fails=frozenset({"test_max_pool_validation"}),
     ),
@@ -215,8 +236,8 @@ MUTANTS = [
             (
                 "r, s = np.unravel_index(np.argmax(window), window.shape)\n"
                 "                    dx[n, c, top + r, left + s] += dout[n, c, i, j]",
-                "mask = window == window.max()  # (HH, WW)\n"
-                "                    dx[n, c, top : top + HH, left : left + WW] += "
+                "mask = window == window.max()  # (PH, PW)\n"
+                "                    dx[n, c, top : top + PH, left : left + PW] += "
                 "mask * dout[n, c, i, j]",
             ),
         ),
@@ -229,7 +250,7 @@ MUTANTS = [
         edits=(
             (
                 "np.unravel_index(np.argmax(window), window.shape)",
-                "divmod(int(np.argmax(window)), HH)",
+                "divmod(int(np.argmax(window)), PH)",
             ),
         ),
         fails=frozenset(
@@ -260,7 +281,7 @@ MUTANTS = [
         edits=(
             (
                 "dx[n, c, top + r, left + s] += dout[n, c, i, j]",
-                "dx[n, c, top : top + HH, left : left + WW] += dout[n, c, i, j] / (HH * WW)",
+                "dx[n, c, top : top + PH, left : left + PW] += dout[n, c, i, j] / (PH * PW)",
             ),
         ),
         fails=frozenset(

@@ -42,7 +42,9 @@ MUTANTS = [
                 "test_affine_backward_values",
                 "test_two_layer_net_accuracy",
                 "test_two_layer_net_grads",
+                "test_two_layer_net_grads_reg",
                 "test_two_layer_net_loss",
+                "test_training_history",
             }
         ),
     ),
@@ -51,7 +53,13 @@ MUTANTS = [
         story="Averages dout over the batch for db instead of summing it.",
         cell="affine_backward",
         edits=(("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"),),
-        fails=frozenset({"test_affine_backward_values", "test_two_layer_net_grads"}),
+        fails=frozenset(
+            {
+                "test_affine_backward_values",
+                "test_two_layer_net_grads",
+                "test_two_layer_net_grads_reg",
+            }
+        ),
     ),
     Mutant(
         name="relu_forward_in_place",
@@ -78,7 +86,12 @@ MUTANTS = [
         cell="relu_backward",
         edits=(("dout * (x > 0)", "dout * np.maximum(x, 0)"),),
         fails=frozenset(
-            {"test_relu_backward", "test_two_layer_net_accuracy", "test_two_layer_net_grads"}
+            {
+                "test_relu_backward",
+                "test_two_layer_net_accuracy",
+                "test_two_layer_net_grads",
+                "test_two_layer_net_grads_reg",
+            }
         ),
     ),
     Mutant(
@@ -100,6 +113,7 @@ MUTANTS = [
                 "test_softmax_loss_values",
                 "test_two_layer_net_accuracy",
                 "test_two_layer_net_grads",
+                "test_two_layer_net_grads_reg",
             }
         ),
     ),
@@ -115,6 +129,7 @@ MUTANTS = [
                 "test_softmax_loss_stable",
                 "test_two_layer_net_loss",
                 "test_two_layer_net_grads",
+                "test_two_layer_net_grads_reg",
             }
         ),
     ),
@@ -158,7 +173,7 @@ MUTANTS = [
             ('grads["W1"] += self.reg * W1', "pass"),
             ('grads["W2"] += self.reg * W2', "pass"),
         ),
-        fails=frozenset({"test_two_layer_net_grads"}),
+        fails=frozenset({"test_two_layer_net_grads_reg"}),
     ),
     Mutant(
         name="two_layer_net_forgets_relu",
@@ -171,7 +186,12 @@ MUTANTS = [
             ),
         ),
         fails=frozenset(
-            {"test_two_layer_net_scores", "test_two_layer_net_loss", "test_two_layer_net_grads"}
+            {
+                "test_two_layer_net_scores",
+                "test_two_layer_net_loss",
+                "test_two_layer_net_grads",
+                "test_two_layer_net_grads_reg",
+            }
         ),
     ),
     Mutant(
@@ -185,5 +205,19 @@ MUTANTS = [
             ),
         ),
         fails=frozenset({"test_two_layer_net_accuracy"}),
+    ),
+    Mutant(
+        name="train_history_batch_accuracy",
+        story="Records the accuracy on the last minibatch under history['val_acc'].",
+        cell="train",
+        edits=(
+            (
+                'history["val_acc"].append(np.mean(np.argmax(model.loss(X_val), axis=1) == y_val))',
+                'history["val_acc"].append(\n'
+                "        np.mean(np.argmax(model.loss(X_train[batch]), axis=1) == y_train[batch])\n"
+                "    )",
+            ),
+        ),
+        fails=frozenset({"test_training_history"}),
     ),
 ]

@@ -148,3 +148,31 @@ def test_mutant_fails_exactly_its_test_cells(assignment_id, mutant):
         f"{mutant.name}: fails {sorted(failed)}; the catalogue says {sorted(mutant.fails)} "
         f"(unexpected: {sorted(failed - mutant.fails)}, missed: {sorted(mutant.fails - failed)})"
     )
+
+
+
+def test_a2_border_question_mark_scheme_states_the_computed_coverage():
+    """The numbers in the mark scheme of a2's Question 1 are those the reference layer gives."""
+    import numpy as np
+
+    ref = load_reference("a2_convolution")
+    x, w = np.zeros((1, 1, 7, 7)), np.ones((1, 1, 5, 5))
+    out, cache = ref.conv_forward_naive(x, w, np.zeros(1), {"stride": 2, "pad": 1})
+    # With w and dout all ones, dx counts the windows that cover each pixel.
+    counts = ref.conv_backward_naive(np.ones(out.shape), cache)[0][0, 0].astype(int)
+    fewest = {(int(r), int(c)) for r, c in np.argwhere(counts == counts.min())}
+    most = [(int(r), int(c)) for r, c in np.argwhere(counts == counts.max())]
+    rows = counts[:, 0] // counts[0, 0]  # windows per row (column 0 lies in one window column)
+    interior = sorted({int(v) for v in counts[1:-1, 1:-1].ravel()})
+    assert counts.min() == 1 and fewest == {(0, 0), (0, 6), (6, 0), (6, 6)} and most == [(3, 3)]
+    scheme = next(c for c in source("a2_convolution").cells if grade_id(c) == "q_border_gradients")
+    text = " ".join(scheme.source.split())
+    stated = [
+        f"the output is `1 + (9 - 5) // 2 = {out.shape[2]}` by {out.shape[3]}",
+        "rows 0 to 6 lie in " + ", ".join(str(r) for r in rows) + " windows",
+        "The four corner pixels receive the fewest contributions: one each",
+        f"The centre pixel `x[3, 3]` receives the most, {counts.max()}",
+        "(" + ", ".join(map(str, interior[:-1])) + f" or {interior[-1]})",
+    ]
+    missing = [s for s in stated if s not in text]
+    assert not missing, f"the mark scheme of q_border_gradients does not state {missing}"

@@ -63,18 +63,17 @@ MUTANTS = [
     ),
     Mutant(
         name="conv_forward_fast_loops_over_pixels",
-        story="Builds cols with a Python loop over the output positions of every example.",
+        story="Computes each output position's filter responses in a Python loop over the pixels.",
         cell="conv_forward_fast",
         edits=(
             (
-                "    cols = windows.transpose(1, 4, 5, 0, 2, 3)"
-                ".reshape(C * HH * WW, N * H_out * W_out)\n",
-                "    cols = np.empty((C * HH * WW, N, H_out, W_out), dtype=x_pad.dtype)\n"
+                "    out = w.reshape(F, -1) @ cols  # (F, N * H' * W')\n",
+                "    out = np.empty((F, N, H_out, W_out), dtype=cols.dtype)\n"
                 "    for n in range(N):\n"
                 "        for i in range(H_out):\n"
                 "            for j in range(W_out):\n"
-                "                cols[:, n, i, j] = windows[n, :, i, j].ravel()\n"
-                "    cols = cols.reshape(C * HH * WW, N * H_out * W_out)\n",
+                "                out[:, n, i, j] = w.reshape(F, -1) @ windows[n, :, i, j].ravel()\n"
+                "    out = out.reshape(F, N * H_out * W_out)\n",
             ),
         ),
         fails=frozenset(

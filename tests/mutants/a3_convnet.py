@@ -83,6 +83,22 @@ MUTANTS = [
         ),
     ),
     Mutant(
+        name="conv_forward_fast_no_bias_check",
+        story="Only checks that b is 1-D, so a single bias is broadcast over all filters.",
+        cell="conv_forward_fast",
+        edits=(
+            (
+                "if b.shape != (F,):",
+                "if b.ndim != 1:",
+            ),
+        ),
+        fails=frozenset(
+            {
+                "test_conv_forward_fast_shape",
+            }
+        ),
+    ),
+    Mutant(
         name="conv_backward_fast_keeps_padding",
         story="Returns the gradient of the padded input: dx is too large by the padding.",
         cell="conv_backward_fast",
@@ -152,6 +168,22 @@ MUTANTS = [
                 "test_convnet_loss",
                 "test_convnet_scores",
                 "test_max_pool_backward_fast",
+                "test_max_pool_forward_fast",
+            }
+        ),
+    ),
+    Mutant(
+        name="max_pool_forward_fast_accepts_overlap",
+        story="Only checks that the windows fit, so overlapping windows are pooled as if tiling.",
+        cell="max_pool_forward_fast",
+        edits=(
+            (
+                "if not (PH == PW == S and S >= 1 and H % PH == 0 and W % PW == 0):",
+                "if H % PH != 0 or W % PW != 0:",
+            ),
+        ),
+        fails=frozenset(
+            {
                 "test_max_pool_forward_fast",
             }
         ),
@@ -277,6 +309,38 @@ MUTANTS = [
         story="Adds the gradient in the momentum update, climbing the loss instead of descending.",
         cell="train",
         edits=(("- learning_rate * grads[name]", "+ learning_rate * grads[name]"),),
+        fails=frozenset(
+            {
+                "test_convnet_accuracy",
+            }
+        ),
+    ),
+    Mutant(
+        name="receptive_field_accepts_zero",
+        story="Accepts 0 as a kernel size or stride (it checks value < 0 instead of value < 1).",
+        cell="receptive_field",
+        edits=(
+            (
+                "or value < 1:",
+                "or value < 0:",
+            ),
+        ),
+        fails=frozenset(
+            {
+                "test_receptive_field_stride1",
+            }
+        ),
+    ),
+    Mutant(
+        name="train_no_validation_history",
+        story="Trains well but never records the validation accuracy in history.",
+        cell="train",
+        edits=(
+            (
+                'history["val_acc"].append(np.mean',
+                "(np.mean",
+            ),
+        ),
         fails=frozenset(
             {
                 "test_convnet_accuracy",

@@ -21,9 +21,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def get(url):
+def get(url, timeout=5):
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.status, response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as error:
         return error.code, ""
@@ -78,6 +78,8 @@ def test_lab_serves_the_course(lab):
 
 
 def test_lab_has_the_nbgrader_formgrader(lab):
-    status, body = get(f"{lab}/formgrader?token={TOKEN}")
+    # on a fresh clone the first request creates the gradebook, which takes a while
+    status, body = get(f"{lab}/formgrader?token={TOKEN}", timeout=180)
     assert status == 200, f"formgrader answered {status}"
-    assert "a1_fully_connected" in get(f"{lab}/formgrader/api/assignments?token={TOKEN}")[1]
+    listing = get(f"{lab}/formgrader/api/assignments?token={TOKEN}", timeout=180)[1]
+    assert "a1_fully_connected" in listing

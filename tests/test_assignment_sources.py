@@ -1,5 +1,6 @@
-"""The assignment sources of a1 and a2: they run, their tests are well formed, and every test
-cell catches at least one plausible mistake (the mutant catalogue, executed cell by cell)."""
+"""The assignment sources of a1 and a2: they run, their tests are well formed, and the mutant
+catalogue covers every test cell (tests/test_pipeline.py grades each mutant with the real grader
+and checks that it fails exactly its listed cells)."""
 
 import ast
 import importlib
@@ -135,20 +136,6 @@ def test_mutant_catalogue_covers_every_test_cell(assignment_id):
         apply(nb, m)  # every edit still applies to the reference
     covered = set().union(*(m.fails for m in catalogue))
     assert covered == tests, f"test cells no mutant fails: {sorted(tests - covered)}"
-
-
-@pytest.mark.parametrize(
-    "assignment_id, mutant",
-    [(a, m) for a in ASSIGNMENTS for m in mutants(a)],
-    ids=lambda v: v.name if hasattr(v, "name") else v,
-)
-def test_mutant_fails_exactly_its_test_cells(assignment_id, mutant):
-    failed, _ = failed_tests(apply(source(assignment_id), mutant), assignment_id)
-    assert failed == set(mutant.fails), (
-        f"{mutant.name}: fails {sorted(failed)}; the catalogue says {sorted(mutant.fails)} "
-        f"(unexpected: {sorted(failed - mutant.fails)}, missed: {sorted(mutant.fails - failed)})"
-    )
-
 
 
 def test_a2_border_question_mark_scheme_states_the_computed_coverage():

@@ -1,6 +1,7 @@
 """Assignment 3 (fast convolution, ConvNet): the source runs cleanly, its test cells are well
-formed, its reference works, the student's view is self-contained, and every test cell catches
-the plausible mistakes of the mutant catalogue (each mutant fails exactly its listed cells)."""
+formed, its reference works, the student's view is self-contained, and the mutant catalogue
+covers every test cell (tests/test_pipeline.py grades each mutant with the real grader and checks
+that it fails exactly its listed cells)."""
 
 import ast
 import functools
@@ -176,12 +177,3 @@ def test_mutant_catalogue_covers_every_test_cell():
         apply(nb, m)  # every edit still applies to the reference
     covered = set().union(*(m.fails for m in MUTANTS))
     assert covered == tests, f"test cells no mutant fails: {sorted(tests - covered)}"
-
-
-@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
-def test_mutant_fails_exactly_its_test_cells(mutant):
-    failed, _ = run(apply(source(), mutant))
-    assert failed == set(mutant.fails), (
-        f"{mutant.name}: fails {sorted(failed)}; the catalogue says {sorted(mutant.fails)} "
-        f"(unexpected: {sorted(failed - mutant.fails)}, missed: {sorted(mutant.fails - failed)})"
-    )

@@ -351,7 +351,8 @@ def test_student_files_are_a_copy_and_outside_files_hidden(tmp_path):
     assert (work / "data.txt").read_text() == "student data"
     if isolated(result):
         assert f"{secret} hidden" in text and f"{work / 'data.txt'} hidden" in text
-        assert f"{sandbox.REPO / '.git'} visible 0" in text
+        git = sandbox.REPO / ".git"  # covered by an empty folder, or gone with a fresh /tmp
+        assert f"{git} visible 0" in text or f"{git} hidden" in text
     else:
         assert any("scratch copy only" in n for n in result.notes)
 

@@ -3,7 +3,6 @@ notebook a student submits is self-contained (tests/test_assignment_sources.py c
 like the others')."""
 
 import ast
-import functools
 
 import numpy as np
 
@@ -11,22 +10,12 @@ from instructor.notebooks import (
     errored_cells,
     execute,
     grade_id,
-    is_test_cell,
-    read,
     source_path,
 )
 from instructor.reference import load_reference
 from tests.mutants import reference_submission
 
 ID = "a3_convnet"
-API = [
-    "conv_forward_fast",
-    "conv_backward_fast",
-    "max_pool_forward_fast",
-    "max_pool_backward_fast",
-    "ConvNet",
-    "receptive_field",
-]
 EARLIER = [
     "affine_forward",
     "affine_backward",
@@ -39,29 +28,8 @@ EARLIER = [
 ]
 
 
-def source():
-    return read(source_path(ID))
-
-
-def graded_test_ids(nb):
-    return [grade_id(c) for c in nb.cells if is_test_cell(c)]
-
-
-def run(nb):
-    """Execute nb in the assignment's folder: (grade_ids of test cells that raised, executed nb)."""
-    executed = execute(nb, cwd=source_path(ID).parent)
-    return set(errored_cells(executed)) & set(graded_test_ids(nb)), executed
-
-
-@functools.cache
-def reference_run():
-    return run(source())
-
-
-def test_reference_exposes_the_api_and_matches_the_naive_convolution():
+def test_reference_matches_the_naive_convolution():
     ref = load_reference(ID)
-    missing = [name for name in API if not callable(getattr(ref, name, None))]
-    assert not missing, f"load_reference({ID!r}) lacks {missing}"
     naive = load_reference("a2_convolution")
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal((3, 2, 7, 5)), rng.standard_normal((4, 2, 3, 3)), np.ones(4)

@@ -181,7 +181,7 @@ class Proxy:
 
         def encode(value):
             tree = encoder_encode(value)
-            _collect(value, arrays)
+            remote.collect_arrays(value, arrays)
             return tree
 
         body = {k: encode(v) for k, v in fields.pop("values", {}).items()}
@@ -227,19 +227,6 @@ class Proxy:
 
     def __repr__(self) -> str:
         return f"<student {self._type} object>"
-
-
-def _collect(value, found: list) -> None:
-    import numpy as np
-
-    if type(value) is np.ndarray:
-        found.append(value)
-    elif type(value) in (list, tuple):
-        for v in value:
-            _collect(v, found)
-    elif type(value) is dict:
-        for v in value.values():
-            _collect(v, found)
 
 
 def hidden_lines(source: str) -> set[int]:

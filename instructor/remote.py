@@ -150,6 +150,19 @@ def unpack(frame: bytes) -> tuple[dict, list[memoryview]]:
     return msg, buffers
 
 
+def collect_arrays(value, found: list) -> None:
+    """Append to `found` every ndarray in value and in its nested lists, tuples and dict values."""
+    np = sys.modules.get("numpy")
+    if np is not None and type(value) is np.ndarray:
+        found.append(value)
+    elif type(value) in (list, tuple):
+        for v in value:
+            collect_arrays(v, found)
+    elif type(value) is dict:
+        for v in value.values():
+            collect_arrays(v, found)
+
+
 def _numpy():
     """numpy, imported only when an array actually travels (the worker may never need it)."""
     import numpy

@@ -281,7 +281,7 @@ class Worker:
 
         def decode_arg(node):
             value = decoder.decode(node)
-            _collect_arrays(value, arrays)
+            remote.collect_arrays(value, arrays)
             return value
 
         def act():
@@ -384,18 +384,6 @@ class Worker:
         if tag == "H" and len(args) == 1 and args[0] in self.handles:
             return self.handles[args[0]]
         raise self.remote.WireError(f"unknown node {tag!r}")
-
-
-def _collect_arrays(value, found: list) -> None:
-    np = sys.modules.get("numpy")
-    if np is not None and type(value) is np.ndarray:
-        found.append(value)
-    elif type(value) in (list, tuple):
-        for v in value:
-            _collect_arrays(v, found)
-    elif type(value) is dict:
-        for v in value.values():
-            _collect_arrays(v, found)
 
 
 def _same(a, b) -> bool:

@@ -1,4 +1,4 @@
-"""Train the small digits ConvNet whose weights lesson 04 inspects, with the reference layers.
+"""Train the small digits ConvNet whose weights lesson 05 inspects, with the reference layers.
 
     python -m instructor.train_lesson_convnet [--out notebooks/weights/digits_convnet.npz]
 

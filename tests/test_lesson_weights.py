@@ -1,4 +1,4 @@
-"""Lesson 04's shipped weights: the script makes them, and they are as accurate as stated."""
+"""Lesson 05's shipped weights: the script makes them, and they are as accurate as stated."""
 
 import subprocess
 import sys

@@ -1,4 +1,5 @@
-"""Helpers for ConvNets from Scratch: gradient checks (gradcheck), datasets (data), figures (plots).
+"""Helpers for ConvNets from Scratch: gradient checks (gradcheck), datasets (data), figures (plots),
+lesson check cells (checks).
 
 Submodules load on first use, so `from helpers.gradcheck import check_layer` does not import
 matplotlib.
@@ -6,11 +7,11 @@ matplotlib.
 
 import importlib
 
-__all__ = ["data", "gradcheck", "plots"]
+__all__ = ["checks", "data", "gradcheck", "plots"]
 
 
 def __getattr__(name):
-    """Import helpers.data / helpers.gradcheck / helpers.plots lazily on attribute access."""
+    """Import helpers.checks / data / gradcheck / plots lazily on attribute access."""
     if name in __all__:
         return importlib.import_module(f"helpers.{name}")
     raise AttributeError(f"module 'helpers' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""Lessons: they run, exercises fail until solved, solutions fit, and the course hangs together."""
+"""Lessons: Run All reaches the end, checks say "not yet" until solved, solutions fit."""
 
 import ast
 import re
@@ -6,6 +6,7 @@ import re
 import nbformat
 import pytest
 
+from helpers.checks import NOT_YET
 from instructor.lessons import (
     LESSONS,
     exercise_ids,
@@ -58,28 +59,46 @@ def _stderr(nb):
     ]
 
 
+def _stdout(cell):
+    """Everything a code cell printed to stdout."""
+    return "".join(out.get("text", "") for out in cell.get("outputs", [])
+                   if out.get("output_type") == "stream" and out.get("name") == "stdout")
+
+
+def _verdicts(nb):
+    """{check cell id: the hint after "Not yet:", or None when the check passed}."""
+    found = {}
+    for cell in nb.cells:
+        if "check" in tags(cell):
+            lines = [line for line in _stdout(cell).splitlines() if line.startswith(NOT_YET)]
+            found[cell.get("id")] = lines[0][len(NOT_YET):].strip() if lines else None
+    return found
+
+
 @pytest.mark.parametrize("path", LESSON_PATHS, ids=IDS)
-def test_lesson_runs_and_only_its_unsolved_checks_fail(path):
+def test_lesson_runs_all_unsolved_and_every_check_says_not_yet_with_a_hint(path):
     nb = execute(read(path), cwd=LESSONS)
-    checks = [i for i, cell in enumerate(nb.cells) if "check" in tags(cell)]
-    errors = _errors(nb)
-    unexpected = [(nb.cells[i].get("id"), name, value[:300]) for i, name, value in errors
-                  if i not in checks or name != "AssertionError"]  # fmt: skip
-    assert not unexpected, f"{path.name}: cells raised other than unsolved checks: {unexpected}"
-    failed = [i for i, _, _ in errors]
-    silent = [nb.cells[i].get("id") for i in checks if failed.count(i) != 1]
-    assert not silent, f"{path.name}: check cells {silent} do not fail on the unsolved exercise"
-    empty = [nb.cells[i].get("id") for i, _, value in errors if len(value.strip()) < 20]
-    assert not empty, f"{path.name}: check cells {empty} fail without a helpful message"
+    errors = [(nb.cells[i].get("id"), name, value[:300]) for i, name, value in _errors(nb)]
+    assert not errors, f"{path.name} unsolved: Run All must reach the end; cells raised {errors}"
+    verdicts = _verdicts(nb)
+    silent = [cell_id for cell_id, hint in verdicts.items() if hint is None]
+    assert not silent, f"{path.name}: check cells {silent} do not say '{NOT_YET}' unsolved"
+    vague = [cell_id for cell_id, hint in verdicts.items() if hint is not None and len(hint) < 20]
+    assert not vague, f"{path.name}: check cells {vague} say '{NOT_YET}' without a helpful hint"
+    stray = [cell.get("id") for cell in nb.cells
+             if "check" not in tags(cell) and NOT_YET in _stdout(cell)]  # fmt: skip
+    assert not stray, f"{path.name}: cells {stray} that are not checks print '{NOT_YET}'"
     assert not _stderr(nb), f"{path.name}: cells wrote to stderr: {_stderr(nb)}"
 
 
 @pytest.mark.parametrize("path", LESSON_PATHS, ids=IDS)
-def test_lesson_with_its_solutions_runs_without_error(path):
+def test_lesson_with_its_solutions_runs_without_error_and_every_check_passes(path):
     merged = with_solutions(read(path), read(solutions_path(path)))
     nb = execute(merged, cwd=LESSONS)
     errors = [(nb.cells[i].get("id"), name, value[:300]) for i, name, value in _errors(nb)]
     assert not errors, f"{path.name} with solutions: cells raised {errors}"
+    failed = {cell_id: hint for cell_id, hint in _verdicts(nb).items() if hint is not None}
+    assert not failed, f"{path.name} with solutions: checks say not yet: {failed}"
     assert not _stderr(nb), f"{path.name} with solutions: cells wrote to stderr: {_stderr(nb)}"
 
 
@@ -125,6 +144,10 @@ def test_every_exercise_has_a_check_right_after_and_a_solution_with_its_id(path)
             f"{path.name}: exercise {cell.get('id')} must be followed by a code cell tagged 'check'"
         )
         assert "assert" in after.source, f"{path.name}: check after {cell.get('id')} never asserts"
+        assert f'with check("{after.get("id")}")' in after.source, (
+            f"{path.name}: check {after.get('id')} must run its asserts inside "
+            f'`with check("{after.get("id")}"):` (helpers.checks), so that Run All goes on'
+        )
     assert len(tagged(nb, "check")) == len(tagged(nb, "exercise")), (
         f"{path.name}: {len(tagged(nb, 'check'))} check cells for "
         f"{len(tagged(nb, 'exercise'))} exercises; expected one each"

@@ -27,17 +27,17 @@ test: $(STAMP) lint
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 release: $(STAMP)
-	$(PY) -m instructor.release
+	$(PY) -m instructor.grading.release
 
 collect: $(STAMP)
 	@test -n "$(ZIP)" && test -n "$(ASSIGNMENT)" || { echo "usage: make collect ZIP=path/to/lms_download.zip ASSIGNMENT=a2_convolution"; exit 2; }
-	$(PY) -m instructor.collect --assignment "$(ASSIGNMENT)" "$(ZIP)"
+	$(PY) -m instructor.grading.collect --assignment "$(ASSIGNMENT)" "$(ZIP)"
 
 grade: $(STAMP)
-	$(PY) -m instructor.grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(JOBS),--jobs $(JOBS))
+	$(PY) -m instructor.grading.grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(JOBS),--jobs $(JOBS))
 
 feedback: $(STAMP)
-	$(PY) -m instructor.grade --feedback-only
+	$(PY) -m instructor.grading.grade --feedback-only
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run $(BENCH_ARGS)

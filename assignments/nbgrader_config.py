@@ -1,8 +1,8 @@
 """nbgrader configuration of the course: one gradebook, hardened autograding, safe feedback.
 
 Every nbgrader command run from this folder (or from the repository root, whose
-nbgrader_config.py loads this file) uses it; `python -m instructor.grade` adds the resource limits
-given on its command line.
+nbgrader_config.py loads this file) uses it; `python -m instructor.grading.grade` adds the
+resource limits given on its command line.
 """
 
 import os
@@ -23,9 +23,9 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from instructor.feedback import ScrubHiddenTests
-from instructor.normalize import NormalizeCells
-from instructor.sandbox import HardenedExecute
+from instructor.grading.execute import HardenedExecute
+from instructor.grading.feedback import ScrubHiddenTests
+from instructor.grading.normalize import NormalizeCells
 
 c = get_config()  # noqa: F821 (injected by traitlets)
 
@@ -61,7 +61,7 @@ c.GenerateFeedback.preprocessors = [
 ]
 
 # Execution: student cells run in a sandboxed worker process, test cells in a separate judge
-# process (instructor/sandbox.py), in place of nbgrader's Execute. Problems (time or memory limit,
+# process (instructor/engine/), in place of nbgrader's Execute. Problems (time or memory limit,
 # crash, truncated output) are kept in the notebook's metadata; grades.csv reports them.
 c.Autograde.autograde_preprocessors = [
     HardenedExecute,
@@ -77,8 +77,8 @@ c.HardenedExecute.total_timeout = 600.0  # seconds per notebook
 c.HardenedExecute.memory_mb = 2048
 c.HardenedExecute.output_bytes = 100_000  # kept per cell
 
-# `nbgrader zip_collect` (python -m instructor.collect): file names in an LMS download, Canvas
-# style: <name>_[late_]<user id>_<submission id>_<file>[-<n>].ipynb, for example
+# `nbgrader zip_collect` (python -m instructor.grading.collect): file names in an LMS download,
+# Canvas style: <name>_[late_]<user id>_<submission id>_<file>[-<n>].ipynb, for example
 # smithjane_12345_67890_a2_convolution.ipynb or smithjane_late_12345_67891_a2_convolution-1.ipynb
 # (Canvas appends -1, -2, ... to a resubmitted file's name). The student id is <name>.
 c.FileNameCollectorPlugin.named_regexp = (

@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 MET, MISSED, INFO, SKIPPED, MISSING, ERROR = "met", "MISSED", "info", "skipped", "missing", "error"
 
 

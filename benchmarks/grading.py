@@ -11,7 +11,9 @@ from pathlib import Path
 
 import nbformat
 
-from .common import MISSING, ROOT, Row, Section, median, seconds
+from instructor.paths import ROOT
+
+from .common import MISSING, Row, Section, median, seconds
 from .common import verdict as judged
 
 EXPECTED = ("a1_fully_connected", "a2_convolution", "a3_convnet")
@@ -25,7 +27,7 @@ def quiet(*_args) -> None:
 
 def new_course(base: Path, name: str, assignments: list[str]) -> Path:
     """A released copy of the course (config and sources of `assignments`) under base/name."""
-    from instructor.release import generate_release
+    from instructor.grading.release import generate_release
 
     root = base / name
     (root / "source").mkdir(parents=True)
@@ -69,8 +71,8 @@ def submit(root: Path, student: str, assignment: str, nb) -> None:
 
 
 def grade(root: Path, jobs: int, **kw):
-    """Wall seconds and submissions of one run of the real grader (instructor.grade)."""
-    from instructor.grade import grade as run_grader
+    """Wall seconds and submissions of one run of the real grader (instructor.grading.pipeline)."""
+    from instructor.grading.pipeline import grade as run_grader
 
     start = time.perf_counter()
     subs = run_grader(root, jobs=jobs, out=quiet, **kw)
@@ -79,7 +81,7 @@ def grade(root: Path, jobs: int, **kw):
 
 def run(quick: bool = False) -> Section:
     """Time one submission per assignment, then a synthetic class with --jobs 1 and 2."""
-    from instructor.grade import assignment_ids
+    from instructor.paths import assignment_ids
 
     section = Section("grading", "Autograding")
     present = [a for a in assignment_ids(ROOT / "assignments") if a in EXPECTED]
@@ -109,7 +111,7 @@ def run(quick: bool = False) -> Section:
                 )
             )
     section.notes.append(
-        "Grading runs the real pipeline (instructor.grade: sandboxed worker, judge, nbgrader "
+        "Grading runs the real pipeline (instructor.grading: sandboxed worker, judge, nbgrader "
         "autograde, feedback) on a released temporary copy of the course; every submission is "
         "unique, so no cached execution is reused."
     )

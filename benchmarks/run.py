@@ -20,7 +20,9 @@ from datetime import UTC, datetime
 from importlib import import_module
 from pathlib import Path
 
-from .common import ERROR, MET, MISSED, MISSING, ROOT, SKIPPED, Row, Section, machine
+from instructor.paths import ROOT
+
+from .common import ERROR, MET, MISSED, MISSING, SKIPPED, Row, Section, machine
 
 SECTIONS = {  # name -> module in this package
     "conv": "conv",

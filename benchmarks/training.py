@@ -19,7 +19,9 @@ DEFAULT_SCHEDULE = {"learning_rate": 0.05, "momentum": 0.9, "batch_size": 32, "n
 
 def a3_settings() -> tuple[dict, dict]:
     """ConvNet keyword arguments and SGD schedule written as literals in a3's training cell."""
-    from instructor.notebooks import grade_id, read, source_path
+    from instructor.cells import grade_id
+    from instructor.notebooks import read
+    from instructor.paths import source_path
 
     model, schedule = dict(DEFAULT_MODEL), dict(DEFAULT_SCHEDULE)
     cells = [c for c in read(source_path("a3_convnet")).cells if grade_id(c) == "train"]

@@ -7,10 +7,9 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from instructor.notebooks import ROOT, read
+from instructor.notebooks import read
+from instructor.paths import LESSONS, SOLUTIONS
 
-LESSONS = ROOT / "notebooks"
-SOLUTIONS = ROOT / "solutions"
 LESSON_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
 
 

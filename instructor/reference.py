@@ -6,7 +6,9 @@ import ast
 import functools
 import types
 
-from .notebooks import is_test_cell, read_json, source_path
+from .cells import is_test_cell
+from .notebooks import read_json
+from .paths import source_path
 
 _KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from helpers.data import load_digits
-from instructor.notebooks import ROOT
+from instructor.paths import LESSONS
 from instructor.reference import load_reference
 
-DEFAULT_OUT = ROOT / "notebooks" / "weights" / "digits_convnet.npz"
+DEFAULT_OUT = LESSONS / "weights" / "digits_convnet.npz"
 ARCHITECTURE = (
     "conv(3x3, 8 filters, stride 1, pad 1) - relu - conv(3x3, 16 filters, stride 1, pad 1) - "
     "relu - max pool(2x2, stride 2) - affine(256 -> 10) - softmax"

@@ -6,12 +6,9 @@ import ast
 
 import numpy as np
 
-from instructor.notebooks import (
-    errored_cells,
-    execute,
-    grade_id,
-    source_path,
-)
+from instructor.cells import grade_id
+from instructor.notebooks import errored_cells, execute
+from instructor.paths import source_path
 from instructor.reference import load_reference
 from tests.mutants import reference_submission
 

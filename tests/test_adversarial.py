@@ -14,7 +14,7 @@ import sqlite3
 import nbformat
 import pytest
 
-from instructor.sandbox import Limits
+from instructor.engine.limits import Limits
 from tests.adversarial import (
     SOURCE,
     available_assignments,

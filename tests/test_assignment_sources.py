@@ -7,17 +7,15 @@ import importlib
 
 import pytest
 
-from instructor.notebooks import (
-    errored_cells,
-    execute,
+from instructor.cells import (
     grade_id,
     is_solution_cell,
     is_test_cell,
     nbgrader_meta,
-    read,
-    source_path,
     strip_hidden_tests,
 )
+from instructor.notebooks import errored_cells, execute, read
+from instructor.paths import source_path
 from instructor.reference import load_reference
 from tests.mutants import apply
 

@@ -14,8 +14,11 @@ import zipfile
 import nbformat
 import pytest
 
-from instructor.grade import CSV_COLUMNS, main
-from instructor.notebooks import is_test_cell, read, source_path
+from instructor.cells import is_test_cell
+from instructor.grading.grade import main
+from instructor.grading.report import CSV_COLUMNS
+from instructor.notebooks import read
+from instructor.paths import source_path
 from tests.adversarial import (
     TEST_LIMITS,
     available_assignments,
@@ -176,7 +179,7 @@ def test_feedback_preprocessors_remove_hidden_code_from_source_and_tracebacks():
     from nbconvert.exporters import NotebookExporter
     from nbgrader.preprocessors import ClearHiddenTests
 
-    from instructor.feedback import HIDDEN_NOTE, ScrubHiddenTests
+    from instructor.grading.feedback import HIDDEN_NOTE, ScrubHiddenTests
 
     source = ("x = 1\nassert x == 1, 'visible'\n### BEGIN HIDDEN TESTS\n"
               "assert secret_function(41) == 42, 'case 41 wrong'\n### END HIDDEN TESTS\n")
@@ -203,7 +206,7 @@ def test_feedback_preprocessors_remove_hidden_code_from_source_and_tracebacks():
 
 
 def test_collect_imports_an_lms_download(tmp_path, capsys):
-    from instructor.collect import main as collect_main
+    from instructor.grading.collect import main as collect_main
 
     assignment = ASSIGNMENTS[0]
     root = make_course(tmp_path, [assignment])

@@ -16,8 +16,8 @@ import zipfile
 import nbformat
 import pytest
 
-from instructor.notebooks import is_test_cell, strip_hidden_tests
-from instructor.release import ZIP_FOLDER, ZIP_NAME, build_edition
+from instructor.cells import is_test_cell, strip_hidden_tests
+from instructor.grading.release import ZIP_FOLDER, ZIP_NAME, build_edition
 from tests.adversarial import (
     SOURCE,
     available_assignments,

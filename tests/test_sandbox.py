@@ -8,8 +8,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from instructor import sandbox
-from instructor.sandbox import HardenedExecute, Limits, grade_notebook
+from instructor.engine import cache, isolation
+from instructor.engine.driver import grade_notebook
+from instructor.engine.limits import Limits
+from instructor.grading.execute import HardenedExecute
+from instructor.paths import ROOT
 
 LIMITS = Limits(cell_timeout=3.0, total_timeout=60.0, memory_mb=512, output_bytes=10_000)
 
@@ -332,12 +335,12 @@ def test_student_files_are_a_copy_and_outside_files_hidden(tmp_path):
     work = tmp_path / "submission"
     work.mkdir()
     (work / "data.txt").write_text("student data")
-    secret = sandbox.REPO / "instructor" / "sandbox.py"
+    secret = ROOT / "instructor" / "engine" / "driver.py"
     probe = f"""
         print(open("data.txt").read())
         open("data.txt", "w").write("changed")
         import os
-        paths = [{str(secret)!r}, {str(work / "data.txt")!r}, {str(sandbox.REPO / ".git")!r}]
+        paths = [{str(secret)!r}, {str(work / "data.txt")!r}, {str(ROOT / ".git")!r}]
         for path in paths:
             try:
                 size = len(os.listdir(path) if os.path.isdir(path) else open(path).read())
@@ -351,7 +354,7 @@ def test_student_files_are_a_copy_and_outside_files_hidden(tmp_path):
     assert (work / "data.txt").read_text() == "student data"
     if isolated(result):
         assert f"{secret} hidden" in text and f"{work / 'data.txt'} hidden" in text
-        git = sandbox.REPO / ".git"  # covered by an empty folder, or gone with a fresh /tmp
+        git = ROOT / ".git"  # covered by an empty folder, or gone with a fresh /tmp
         assert f"{git} visible 0" in text or f"{git} hidden" in text
     else:
         assert any("scratch copy only" in n for n in result.notes)
@@ -375,7 +378,7 @@ def test_network_is_unreachable_or_the_notes_say_so(tmp_path):
 
 
 def test_without_namespaces_the_notes_say_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox, "ISOLATE", False)
+    monkeypatch.setattr(isolation, "ISOLATE", False)
     result = grade(notebook(), tmp_path)
     assert statuses(result) == ALL_PASS
     assert any("namespaces not used" in n for n in result.notes)
@@ -502,20 +505,20 @@ def test_preprocessor_reuses_cached_results_without_executing(tmp_path, monkeypa
     work = tmp_path / "submission"
     work.mkdir()
     nb = notebook(solution=WRONG)
-    cache = tmp_path / "cache"
-    sandbox.precompute(nb, work, LIMITS, cache)
-    assert len(os.listdir(cache)) == 1
+    cache_dir = tmp_path / "cache"
+    cache.precompute(nb, work, LIMITS, cache_dir)
+    assert len(os.listdir(cache_dir)) == 1
 
     def refuse(*args, **kwargs):
         raise AssertionError("executed despite a cached result")
 
-    monkeypatch.setattr(sandbox, "grade_notebook", refuse)
+    monkeypatch.setattr(cache, "grade_notebook", refuse)
     pre = HardenedExecute(
         cell_timeout=LIMITS.cell_timeout,
         total_timeout=LIMITS.total_timeout,
         memory_mb=LIMITS.memory_mb,
         output_bytes=LIMITS.output_bytes,
-        cache_dir=str(cache),
+        cache_dir=str(cache_dir),
     )
     out, resources = pre.preprocess(nb, {"metadata": {"path": str(work)}})
     assert resources["hardened"]["problems"] == []

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import nbformat
 
-from instructor.grade import grade
-from instructor.release import generate_release
-from instructor.sandbox import Limits
+from instructor.engine.limits import Limits
+from instructor.grading.pipeline import grade
+from instructor.grading.release import generate_release
 from tests.conftest import ROOT
 
 SOURCE = ROOT / "assignments" / "source"
@@ -34,7 +34,7 @@ def empty_gradebook() -> Path:
     """An empty gradebook, made once per process (nbgrader runs alembic to make one: slow)."""
     from nbgrader.api import Gradebook
 
-    from instructor.grade import ensure_tools_on_path
+    from instructor.grading.config import ensure_tools_on_path
 
     ensure_tools_on_path()
     path = Path(tempfile.mkdtemp(prefix="gradebook-")) / "gradebook.db"

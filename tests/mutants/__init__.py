@@ -9,7 +9,9 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from instructor.notebooks import grade_id, is_solution_cell, read, source_path, strip_hidden_tests
+from instructor.cells import grade_id, is_solution_cell, strip_hidden_tests
+from instructor.notebooks import read
+from instructor.paths import source_path
 
 
 @dataclass(frozen=True)

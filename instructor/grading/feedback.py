@@ -12,21 +12,10 @@ import re
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from .notebooks import HIDDEN_TESTS, is_test_cell
+from instructor.cells import hidden_code_lines, is_test_cell
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 HIDDEN_NOTE = "(raised by a hidden test; its code is not shown)"
-
-
-def hidden_lines(source: str) -> set[str]:
-    """The substantive lines (stripped) inside the cell's hidden test blocks."""
-    lines = set()
-    for block in HIDDEN_TESTS.finditer(source):
-        for line in block.group(0).splitlines()[1:-1]:
-            line = line.strip()
-            if len(line) >= 4 and not line.startswith("#"):
-                lines.add(line)
-    return lines
 
 
 def quotes_hidden(text: str, hidden: set[str]) -> bool:
@@ -42,7 +31,7 @@ class ScrubHiddenTests(NbGraderPreprocessor):
         """Scrub one cell's outputs (test cells only)."""
         if cell.cell_type != "code" or not is_test_cell(cell):
             return cell, resources
-        hidden = hidden_lines(cell.source)
+        hidden = hidden_code_lines(cell.source)
         if not hidden:
             return cell, resources
         for output in cell.get("outputs", []):

@@ -14,6 +14,8 @@ import signal
 import sys
 import traceback
 
+from instructor.engine import protocol
+
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 CLONE_NEWPID = 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
@@ -204,7 +206,7 @@ def student_traceback(exc: BaseException) -> list[str]:
 
 
 def _exc_info(exc):
-    from instructor.remote import exception_info
+    from instructor.engine.wire import exception_info
 
     return exception_info(exc)
 
@@ -213,9 +215,9 @@ class Worker:
     """Runs student cells in one namespace and answers requests about the objects they made."""
 
     def __init__(self, channel, output_bytes: int):
-        from instructor import remote
+        from instructor.engine import wire
 
-        self.remote, self.channel, self.output_bytes = remote, channel, output_bytes
+        self.wire, self.channel, self.output_bytes = wire, channel, output_bytes
         self.ns = {"__name__": "__main__", "__builtins__": builtins, "display": _display}
         self.handles: dict[int, object] = {}
         self.origins: dict[int, object] = {}
@@ -229,9 +231,9 @@ class Worker:
             except EOFError:
                 return
             op = msg.get("op")
-            if op == "run":
+            if op == protocol.RUN:
                 self.channel.send(self.run(msg["index"], msg["source"]))
-            elif op == "snapshot":
+            elif op == protocol.SNAPSHOT:
                 self.handles.clear()
                 self.origins.clear()
                 names = [n for n in msg["names"] if isinstance(n, str) and n in self.ns]
@@ -275,13 +277,13 @@ class Worker:
 
     def request(self, msg: dict, buffers) -> None:
         """One operation on a handle for the judge (call, attribute, item, length, iteration)."""
-        remote = self.remote
-        decoder = remote.Decoder(buffers, self._special)
+        wire = self.wire
+        decoder = wire.Decoder(buffers, self._special)
         arrays: list = []
 
         def decode_arg(node):
             value = decoder.decode(node)
-            remote.collect_arrays(value, arrays)
+            wire.collect_arrays(value, arrays)
             return value
 
         def act():
@@ -334,7 +336,7 @@ class Worker:
         self._end_forks()
         sys.stdout, sys.stderr = old
         _close_figures()
-        encoder = self.remote.Encoder(self._fallback, track=self._origin)
+        encoder = self.wire.Encoder(self._fallback, track=self._origin)
         try:
             tree = {
                 k: encoder.encode_or_fallback(v) if k != "changed" else v for k, v in value.items()
@@ -369,7 +371,7 @@ class Worker:
 
     def _sync(self, entries, buffers) -> None:
         """Apply the judge's changes to arrays it read earlier (they are shared, as in a kernel)."""
-        decoder = self.remote.Decoder(buffers, self._special)
+        decoder = self.wire.Decoder(buffers, self._special)
         for key, node in entries:
             new, old = decoder.decode(node), self.origins.get(key)
             if old is not None and old.shape == new.shape and old.flags.writeable:
@@ -383,7 +385,7 @@ class Worker:
     def _special(self, tag, args):
         if tag == "H" and len(args) == 1 and args[0] in self.handles:
             return self.handles[args[0]]
-        raise self.remote.WireError(f"unknown node {tag!r}")
+        raise self.wire.WireError(f"unknown node {tag!r}")
 
 
 def _same(a, b) -> bool:
@@ -421,9 +423,9 @@ def _close_figures() -> None:
 
 def main(rfd: int, wfd: int) -> None:
     """Entry point: read the plan, isolate, limit, report ready, then serve."""
-    from instructor import remote
+    from instructor.engine import wire
 
-    channel = remote.Channel(rfd, wfd)
+    channel = wire.Channel(rfd, wfd)
     plan, _ = channel.recv()
     plan["fds"] = [rfd, wfd]
     notes, isolated = [], False

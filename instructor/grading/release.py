@@ -1,6 +1,6 @@
 """Release the assignments and build the student edition of the course.
 
-    python -m instructor.release [--root assignments] [--dist dist] [--no-edition]
+    python -m instructor.grading.release [--root assignments] [--dist dist] [--no-edition]
 
 1. `nbgrader generate_assignment <id> --force` for every assignment in assignments/source/: the
    student versions go to assignments/release/<id>/ and the gradebook learns each test cell
@@ -23,27 +23,17 @@ from pathlib import Path
 
 import nbformat
 
-from .notebooks import ROOT
+from instructor.paths import COURSE, DIST, ROOT, assignment_ids
 
-COURSE = ROOT / "assignments"
-DIST = ROOT / "dist"
 EDITION = Path(__file__).resolve().parent / "edition"
 ZIP_NAME = "convnets-from-scratch-student.zip"
 ZIP_FOLDER = "convnets-from-scratch"
 SKIP = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc", ".DS_Store")
 
 
-def assignment_ids(root: Path) -> list[str]:
-    """Assignments with a source notebook (assignments/source/<id>/<id>.ipynb), sorted."""
-    source = root / "source"
-    if not source.is_dir():
-        raise FileNotFoundError(f"no assignment sources: {source} does not exist")
-    return sorted(p.name for p in source.iterdir() if (p / f"{p.name}.ipynb").is_file())
-
-
 def generate_release(root: Path = COURSE, assignments=None, out=print) -> list[str]:
     """nbgrader generate_assignment --force for each assignment; raise if any fails."""
-    from .grade import course_config, ensure_tools_on_path, make_api
+    from .config import course_config, ensure_tools_on_path, make_api
 
     ensure_tools_on_path()
     root = Path(root).resolve()
@@ -88,7 +78,7 @@ def edition_pyproject(main: Path = ROOT / "pyproject.toml") -> str:
     data = tomllib.loads(main.read_text())
     project = data["project"]
     lines = [
-        "# Generated from the course's pyproject.toml by instructor/release.py.",
+        "# Generated from the course's pyproject.toml by instructor/grading/release.py.",
         "[build-system]",
         f"requires = {_toml_value(data['build-system']['requires'])}",
         f"build-backend = {_toml_value(data['build-system']['build-backend'])}",
@@ -128,7 +118,7 @@ def edition_environment(main: Path = ROOT / "pyproject.toml") -> str:
 
 
 def student_readme(lessons: list[Path], assignments: list[Path]) -> str:
-    """The student README from instructor/edition/README.md, with lessons and assignments."""
+    """The student README from the edition's README.md template, with lessons and assignments."""
     template = (EDITION / "README.md").read_text()
     lesson_lines = [f"- [`{p.stem}`](notebooks/{p.name}): {_title(p)}" for p in lessons]
     assignment_lines = [
@@ -172,7 +162,8 @@ def build_edition(root: Path = COURSE, dist: Path = DIST, repo: Path = ROOT, out
 
 def main(argv=None) -> int:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m instructor.release", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m instructor.grading.release",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=COURSE, help="nbgrader course directory")
     parser.add_argument("--dist", type=Path, default=DIST, help="where the edition goes")

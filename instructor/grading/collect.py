@@ -1,6 +1,6 @@
 """Import an LMS download (a zip of submitted notebooks) into nbgrader's submitted/ folder.
 
-    python -m instructor.collect --assignment a2_convolution path/to/download.zip
+    python -m instructor.grading.collect --assignment a2_convolution path/to/download.zip
 
 Runs `nbgrader zip_collect` with the course's file-name pattern (assignments/nbgrader_config.py,
 Canvas style: `smithjane_12345_67890_a2_convolution.ipynb` -> student `smithjane`), so each
@@ -18,14 +18,12 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .notebooks import ROOT
-
-COURSE = ROOT / "assignments"
+from instructor.paths import COURSE
 
 
 def collect(zip_path, assignment: str, root: Path = COURSE, out=print) -> list[str]:
     """Unpack an LMS zip into submitted/<student>/<assignment>/; returns the students found."""
-    from .grade import ensure_tools_on_path
+    from .config import ensure_tools_on_path
 
     ensure_tools_on_path()
     root, zip_path = Path(root).resolve(), Path(zip_path).resolve()
@@ -60,7 +58,8 @@ def collect(zip_path, assignment: str, root: Path = COURSE, out=print) -> list[s
 
 def main(argv=None) -> int:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m instructor.collect", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m instructor.grading.collect",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("zip", type=Path, help="the LMS download (zip of notebooks)")
     parser.add_argument("--assignment", required=True, help="e.g. a2_convolution")

@@ -17,7 +17,7 @@ import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from .notebooks import strip_hidden_tests
+from instructor.cells import grade_id, strip_hidden_tests
 
 NOTES_KEY = "normalized"  # nb.metadata["nbgrader_course"][NOTES_KEY]: what was changed
 
@@ -25,12 +25,6 @@ NOTES_KEY = "normalized"  # nb.metadata["nbgrader_course"][NOTES_KEY]: what was 
 def _nbgrader(cell) -> dict | None:
     meta = cell.get("metadata", {}).get("nbgrader")
     return meta if isinstance(meta, dict) else None
-
-
-def _gid(cell) -> str | None:
-    meta = _nbgrader(cell)
-    gid = meta.get("grade_id") if meta else None
-    return gid if isinstance(gid, str) else None
 
 
 def _squash(source: str) -> str:
@@ -73,15 +67,15 @@ class NormalizeCells(NbGraderPreprocessor):
             if name in points and name not in solutions and source[name].cell_type == "code"
         ]
         released = self._release_order(assignment_id, notebook_id) or []
-        release_by_id = {_gid(cell): cell for cell in released if _gid(cell)}
-        order = [_gid(c) for c in released if _gid(c) in source] or gb_order
+        release_by_id = {grade_id(cell): cell for cell in released if grade_id(cell)}
+        order = [grade_id(c) for c in released if grade_id(c) in source] or gb_order
         visible = {_squash(strip_hidden_tests(source[name].source)) for name in tests}
 
         notes = []
         keepers = self._tests_in_place(nb.cells, tests, order)
         kept = []
         for cell in nb.cells:
-            gid = _gid(cell)
+            gid = grade_id(cell)
             if gid in tests:
                 if cell.cell_type != "code":
                     notes.append(f"test cell {gid} was turned into {cell.cell_type}: restored")
@@ -105,13 +99,13 @@ class NormalizeCells(NbGraderPreprocessor):
             kept.append(cell)
 
         for name in tests:
-            copies = sum(_gid(c) == name for c in nb.cells)
+            copies = sum(grade_id(c) == name for c in nb.cells)
             if copies == 0:
                 notes.append(f"test cell {name} was missing: restored")
             elif copies > 1:
                 notes.append(f"test cell {name} appeared {copies} times: restored once")
             elif name not in keepers and all(
-                c.cell_type == "code" for c in nb.cells if _gid(c) == name
+                c.cell_type == "code" for c in nb.cells if grade_id(c) == name
             ):
                 notes.append(f"test cell {name} was moved: restored to its place")
         for name in [n for n in order if n in tests and n not in keepers]:
@@ -135,11 +129,11 @@ class NormalizeCells(NbGraderPreprocessor):
         anchors = [n for n in order if n not in tests]
         last = {}
         for i, cell in enumerate(cells):
-            if _gid(cell) in anchors:
-                last[_gid(cell)] = i
+            if grade_id(cell) in anchors:
+                last[grade_id(cell)] = i
         keepers = {}
         for name in tests:
-            found = [(i, c) for i, c in enumerate(cells) if _gid(c) == name]
+            found = [(i, c) for i, c in enumerate(cells) if grade_id(c) == name]
             if len(found) != 1 or found[0][1].cell_type != "code":
                 continue
             index, cell = found[0]
@@ -157,13 +151,13 @@ class NormalizeCells(NbGraderPreprocessor):
         before = [n for n in order[: order.index(name)] if n not in tests]
         position = -1
         for anchor in reversed(before):
-            hits = [i for i, c in enumerate(cells) if _gid(c) == anchor]
+            hits = [i for i, c in enumerate(cells) if grade_id(c) == anchor]
             if hits:
                 position = hits[-1]
                 break
         position += 1
-        while position < len(cells) and (_gid(cells[position]) is None or
-                                         _gid(cells[position]) in tests):
+        while position < len(cells) and (grade_id(cells[position]) is None or
+                                         grade_id(cells[position]) in tests):
             position += 1
         return position
 

@@ -15,11 +15,9 @@ import weakref
 
 import numpy as np
 
-from instructor import remote
+from instructor.cells import hidden_line_numbers, strip_magics
+from instructor.engine import protocol, wire
 
-HIDDEN_BEGIN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS")
-HIDDEN_END = re.compile(r"^[ \t]*### END HIDDEN TESTS")
-MAGIC = re.compile(r"^([ \t]*)[%!]")
 UNTRUSTED_ROOTS = {
     "__main__",
     "antigravity",
@@ -49,7 +47,7 @@ class WorkerGone(BaseException):
 class Link:
     """The judge's side of the relay to the worker (through the driver)."""
 
-    def __init__(self, channel: remote.Channel):
+    def __init__(self, channel: wire.Channel):
         self.channel = channel
         self.gone = False
         self.tracked: list = []
@@ -58,7 +56,7 @@ class Link:
         """Remember an array read from the worker, to write the test's changes back later."""
         self.tracked.append((weakref.ref(array), origin, array.copy()))
 
-    def sync(self, encoder: remote.Encoder) -> list:
+    def sync(self, encoder: wire.Encoder) -> list:
         """Changes the test made to arrays it read from the worker, to apply there first."""
         entries, kept = [], []
         for ref, origin, before in self.tracked:
@@ -72,35 +70,35 @@ class Link:
         self.tracked = kept
         return entries
 
-    def ask(self, msg: dict, encoder: remote.Encoder | None = None, arrays=()):
+    def ask(self, msg: dict, encoder: wire.Encoder | None = None, arrays=()):
         """Send one request about a handle; returns the decoded value or raises."""
         if self.gone:
             raise WorkerGone("the worker is gone")
-        encoder = encoder or remote.Encoder(lambda obj: None)
+        encoder = encoder or wire.Encoder(lambda obj: None)
         msg = dict(msg, to="worker", sync=self.sync(encoder))
         self.channel.send(msg, encoder.buffers)
         reply, buffers = self.channel.recv()
-        if "dead" in reply:
+        if protocol.DEAD in reply:
             self.gone = True
-            raise WorkerGone(str(reply["dead"]))
+            raise WorkerGone(str(reply[protocol.DEAD]))
         if "exc" in reply:
             raise rebuild_exception(reply["exc"])
         tree = reply.get("ok") if isinstance(reply, dict) else None
         if not isinstance(tree, dict):
-            raise remote.WireError("malformed reply")
-        decoder = remote.Decoder(buffers, self.special, self.track)
+            raise wire.WireError("malformed reply")
+        decoder = wire.Decoder(buffers, self.special, self.track)
         value = decoder.decode(tree.get("value"))
         changed = tree.get("changed") or []
         if not isinstance(changed, list):
-            raise remote.WireError("malformed write-back list")
+            raise wire.WireError("malformed write-back list")
         for item in changed:
             if not (isinstance(item, list) and len(item) == 2 and type(item[0]) is int):
-                raise remote.WireError("malformed write-back entry")
+                raise wire.WireError("malformed write-back entry")
             if not 0 <= item[0] < len(arrays):
-                raise remote.WireError("write-back index out of range")
+                raise wire.WireError("write-back index out of range")
             new, old = decoder.decode(item[1]), arrays[item[0]]
             if not isinstance(new, type(old)) or new.shape != old.shape:
-                raise remote.WireError("write-back of an array with another shape")
+                raise wire.WireError("write-back of an array with another shape")
             old[...] = new
         return value
 
@@ -119,7 +117,7 @@ class Link:
                 return found
             if type(args[2]) is int:
                 return Proxy(self, args[2], args[1].rsplit(".", 1)[-1][:100])
-        raise remote.WireError(f"unexpected node {tag!r}")
+        raise wire.WireError(f"unexpected node {tag!r}")
 
 
 def _bytes(array):
@@ -176,12 +174,12 @@ class Proxy:
 
     def _ask(self, op: str, **fields):
         arrays: list = []
-        encoder = remote.Encoder(lambda obj: self._encode_other(obj))
+        encoder = wire.Encoder(lambda obj: self._encode_other(obj))
         encoder_encode = encoder.encode
 
         def encode(value):
             tree = encoder_encode(value)
-            remote.collect_arrays(value, arrays)
+            wire.collect_arrays(value, arrays)
             return tree
 
         body = {k: encode(v) for k, v in fields.pop("values", {}).items()}
@@ -229,19 +227,6 @@ class Proxy:
         return f"<student {self._type} object>"
 
 
-def hidden_lines(source: str) -> set[int]:
-    """1-based numbers of the lines inside (and including) hidden-test markers."""
-    hidden, inside = set(), False
-    for number, line in enumerate(source.splitlines(), 1):
-        if HIDDEN_BEGIN.match(line):
-            inside = True
-        if inside:
-            hidden.add(number)
-        if HIDDEN_END.match(line):
-            inside = False
-    return hidden
-
-
 def free_names(source: str) -> list[str]:
     """Names a test cell reads but never binds itself, other than builtins."""
     try:
@@ -263,15 +248,10 @@ def free_names(source: str) -> list[str]:
     return sorted(n for n in used - bound if not hasattr(builtins, n))
 
 
-def strip_magics(source: str) -> str:
-    """Test-cell source with magic/shell lines replaced by `pass` (line numbers kept)."""
-    return "\n".join(MAGIC.sub(r"\1pass  # ", line) for line in source.splitlines()) + "\n"
-
-
 def run_test(link: Link, index: int, source: str, snapshot: dict) -> dict:
     """Execute one test cell; returns its verdict and the feedback to show."""
     filename = f"<test cell {index}>"
-    hidden = hidden_lines(source)
+    hidden = hidden_line_numbers(source)
     lines = source.splitlines()
     ns = {"__name__": "__main__", "__builtins__": builtins}
     ns.update(snapshot)
@@ -317,12 +297,12 @@ def feedback(exc: BaseException, filename: str, lines: list[str], hidden: set[in
     return {"ename": name, "evalue": message, "traceback": trace}
 
 
-def read_snapshot(channel: remote.Channel, link: Link) -> dict:
+def read_snapshot(channel: wire.Channel, link: Link) -> dict:
     """The student's globals a test uses; a name whose value is malformed is left out."""
     link.tracked = []
     try:
         reply, buffers = channel.recv()
-    except remote.WireError:
+    except wire.WireError:
         return {}
     values = reply.get("ok")
     if not isinstance(values, dict):
@@ -330,8 +310,8 @@ def read_snapshot(channel: remote.Channel, link: Link) -> dict:
     snapshot = {}
     for name, node in values.items():
         try:
-            snapshot[str(name)] = remote.Decoder(buffers, link.special, link.track).decode(node)
-        except (remote.WireError, ValueError, TypeError, RecursionError):
+            snapshot[str(name)] = wire.Decoder(buffers, link.special, link.track).decode(node)
+        except (wire.WireError, ValueError, TypeError, RecursionError):
             continue
     return snapshot
 
@@ -340,7 +320,7 @@ def main(rfd: int, wfd: int) -> None:
     """Serve test cells from the driver until it closes the pipe."""
     import numpy  # noqa: F401 - warm the import before timing starts
 
-    channel = remote.Channel(rfd, wfd)
+    channel = wire.Channel(rfd, wfd)
     link = Link(channel)
     channel.send({"ready": True})
     while True:
@@ -350,4 +330,4 @@ def main(rfd: int, wfd: int) -> None:
             return
         snapshot = read_snapshot(channel, link)
         verdict = run_test(link, msg["index"], msg["source"], snapshot)
-        channel.send(dict(verdict, op="done"))
+        channel.send(dict(verdict, op=protocol.DONE))

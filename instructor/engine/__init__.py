@@ -1,0 +1,9 @@
+"""The hardened grading engine: student cells in a sandboxed worker, test cells in a trusted judge.
+
+It knows notebooks (nbformat) but not nbgrader: instructor.grading plugs it into nbgrader.
+Modules: limits (what a run may spend), results (what it reports), driver (runs a notebook cell by
+cell), process (a child interpreter over pipes), isolation (the worker's view of the machine),
+worker and judge (the two children), wire (their data-only message format), protocol (the messages),
+cache (results kept between runs). Importing this package imports nothing else, so the worker and
+the judge start fast.
+"""

@@ -1,0 +1,46 @@
+"""What the engine reports for a notebook: per-cell outcomes, problems and notes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import nbformat
+
+METADATA_KEY = "hardened_grading"  # nb.metadata[METADATA_KEY]: the engine's report
+
+
+@dataclass
+class CellOutcome:
+    """What happened to one code cell."""
+
+    grade_id: str | None
+    index: int
+    status: str
+    message: str = ""
+
+
+@dataclass
+class GradeResult:
+    """The executed notebook, per-cell outcomes, abnormal events and platform notes."""
+
+    nb: nbformat.NotebookNode
+    cells: list[CellOutcome] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def report(result: GradeResult) -> dict:
+    """The engine's report as plain data: problems, per-cell outcomes and notes."""
+    return {
+        "problems": list(result.problems),
+        "cells": [asdict(c) for c in result.cells],
+        "notes": list(result.notes),
+    }
+
+
+def problems(nb) -> list[str]:
+    """Problems the engine recorded in a notebook's metadata."""
+    meta = nb.get("metadata", {}).get(METADATA_KEY)
+    if isinstance(meta, dict):
+        meta = meta.get("problems", [])
+    return [str(p) for p in meta] if isinstance(meta, list) else []

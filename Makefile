@@ -9,7 +9,7 @@ LAB_ARGS ?=
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
-.PHONY: lab test lint release grade feedback collect bench clean
+.PHONY: lab test test-fast lint release grade feedback collect bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
@@ -25,6 +25,9 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+
+test-fast: $(STAMP) lint
+	$(BIN)/pytest -m unit -q $(PYTEST_ARGS)
 
 release: $(STAMP)
 	$(PY) -m instructor.grading.release

@@ -1,4 +1,12 @@
-"""Shared fixtures: headless plotting and the repository root."""
+"""Shared fixtures and the test tiers: headless plotting, the repository root, a marker per tier.
+
+Every test module belongs to one tier, named here (a module missing from TIERS is an error):
+- unit: pure functions, no kernel, no grading run; `make test-fast` runs these (under a minute);
+- content: the course content itself, executed (lessons, assignment sources, shipped weights);
+- e2e: real processes end to end (the sandbox, the nbgrader pipeline, releases, JupyterLab,
+  benchmarks); browser tests are also marked `browser`, JupyterHub ones `hub`.
+`make test` runs every tier.
+"""
 
 import os
 from pathlib import Path
@@ -8,6 +16,28 @@ import pytest
 from instructor.paths import ROOT
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+TIERS = {
+    "unit": {"test_checks", "test_data", "test_gradcheck", "test_hygiene", "test_layout",
+             "test_plots"},
+    "content": {"test_a3_source", "test_assignment_sources", "test_lesson_weights",
+                "test_lessons"},
+    "e2e": {"test_adversarial", "test_benchmarks", "test_lab", "test_pipeline", "test_release",
+            "test_sandbox"},
+}  # fmt: skip
+TIER_OF = {module: tier for tier, modules in TIERS.items() for module in modules}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with its module's tier."""
+    for item in items:
+        module = Path(str(item.fspath)).stem
+        tier = TIER_OF.get(module)
+        if tier is None:
+            raise pytest.UsageError(
+                f"tests/{module}.py is in no tier: add it to TIERS in tests/conftest.py"
+            )
+        item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ import nbformat
 import pytest
 
 from instructor.engine.limits import Limits
-from tests.adversarial import (
+from tests.mutants import apply, reference_submission
+from tests.support.course import (
     SOURCE,
     available_assignments,
     cell_scores,
@@ -25,7 +26,6 @@ from tests.adversarial import (
     run,
     submit,
 )
-from tests.mutants import apply, reference_submission
 
 A = "a2_convolution"
 pytestmark = pytest.mark.skipif(A not in available_assignments(), reason=f"{A} not written yet")

@@ -9,7 +9,7 @@ import pytest
 from benchmarks.common import Row, Section, interleaved, paired_ratio
 from benchmarks.conv import conv_flops
 from benchmarks.run import SECTIONS, table
-from tests.conftest import ROOT
+from instructor.paths import ROOT
 
 STATUSES = {"ok", "skipped", "missing", "error"}
 

@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from tests.conftest import ROOT
+from instructor.paths import ROOT
 
 
 def tracked_notebooks():

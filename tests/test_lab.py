@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT
+from instructor.paths import ROOT
 
 TOKEN = "convnets-test-token"
 

@@ -8,8 +8,8 @@ import pytest
 from scipy import signal
 
 from helpers.data import load_digits
+from instructor.paths import ROOT
 from instructor.train_lesson_convnet import save, train
-from tests.conftest import ROOT
 
 SHIPPED = ROOT / "notebooks" / "weights" / "digits_convnet.npz"
 SHAPES = {

@@ -17,7 +17,7 @@ from instructor.lessons import (
     with_solutions,
 )
 from instructor.notebooks import execute, read
-from tests.conftest import ROOT
+from instructor.paths import ROOT
 
 LESSON_PATHS = lesson_paths()
 IDS = [p.stem for p in LESSON_PATHS]

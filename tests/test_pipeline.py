@@ -19,7 +19,8 @@ from instructor.grading.grade import main
 from instructor.grading.report import CSV_COLUMNS
 from instructor.notebooks import read
 from instructor.paths import source_path
-from tests.adversarial import (
+from tests.mutants import apply, reference_submission
+from tests.support.course import (
     TEST_LIMITS,
     available_assignments,
     cell_scores,
@@ -32,7 +33,6 @@ from tests.adversarial import (
     secret_lines,
     submit,
 )
-from tests.mutants import apply, reference_submission
 
 ASSIGNMENTS = available_assignments()
 STATUS = re.compile(r"graded|needs manual grading|failed: .+")

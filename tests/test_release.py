@@ -18,14 +18,14 @@ import pytest
 
 from instructor.cells import is_test_cell, strip_hidden_tests
 from instructor.grading.release import ZIP_FOLDER, ZIP_NAME, build_edition
-from tests.adversarial import (
+from instructor.paths import ROOT
+from tests.support.course import (
     SOURCE,
     available_assignments,
     make_course,
     secret_lines,
     squash,
 )
-from tests.conftest import ROOT
 
 ASSIGNMENTS = available_assignments()
 INSTRUCTOR_ONLY = {"source", "solutions", "instructor", "tests", "mutants", "autograded",

@@ -15,18 +15,15 @@ import nbformat
 from instructor.engine.limits import Limits
 from instructor.grading.pipeline import grade
 from instructor.grading.release import generate_release
-from tests.conftest import ROOT
+from instructor.paths import ROOT, SOURCE, assignment_ids
 
-SOURCE = ROOT / "assignments" / "source"
 # Short limits: tests grade many small classes on a 2-core machine.
 TEST_LIMITS = Limits(cell_timeout=20, total_timeout=180, memory_mb=1024, output_bytes=100_000)
 
 
 def available_assignments() -> list[str]:
     """Assignments that have a source notebook."""
-    if not SOURCE.is_dir():
-        return []
-    return sorted(p.name for p in SOURCE.iterdir() if (p / f"{p.name}.ipynb").is_file())
+    return assignment_ids() if SOURCE.is_dir() else []
 
 
 @functools.cache

@@ -1,0 +1,1 @@
+"""Fixtures shared by the test tiers: temporary courses, submissions, grading runs."""

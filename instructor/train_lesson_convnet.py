@@ -1,9 +1,12 @@
 """Train the small digits ConvNet whose weights lesson 05 inspects, with the reference layers.
 
     python -m instructor.train_lesson_convnet [--out notebooks/weights/digits_convnet.npz]
+    python -m instructor.train_lesson_convnet --shift 1  # -> .../digits_convnet_shifted.npz
 
 conv(3x3, 8, pad 1) - relu - conv(3x3, 16, pad 1) - relu - 2x2 max pool - affine - softmax,
-trained with plain SGD with momentum for a fixed number of epochs from a fixed seed.
+trained with plain SGD with momentum for a fixed number of epochs from a fixed seed. With
+--shift s every training digit is moved by a random whole number of pixels in [-s, s] along
+each axis (zeros fill in) each time it is drawn: data augmentation.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from instructor.paths import LESSONS
 from instructor.reference import load_reference
 
 DEFAULT_OUT = LESSONS / "weights" / "digits_convnet.npz"
+SHIFTED_OUT = LESSONS / "weights" / "digits_convnet_shifted.npz"
 ARCHITECTURE = (
     "conv(3x3, 8 filters, stride 1, pad 1) - relu - conv(3x3, 16 filters, stride 1, pad 1) - "
     "relu - max pool(2x2, stride 2) - affine(256 -> 10) - softmax"
@@ -92,10 +96,26 @@ def accuracy(params: dict, X: np.ndarray, y: np.ndarray, L: dict) -> float:
     return float(np.mean(np.argmax(loss_and_grads(params, X, None, L), axis=1) == y))
 
 
-def train(epochs: int = EPOCHS, seed: int = SEED, verbose: bool = True) -> tuple[dict, dict]:
-    """Train from scratch; returns (params, stats) with stats holding the accuracies."""
+def shift_images(X: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """X (N, C, H, W), image n moved down by dy[n] and right by dx[n] pixels; zeros fill in."""
+    N, C, H, W = X.shape
+    s = int(max(np.abs(dy).max(initial=0), np.abs(dx).max(initial=0)))
+    padded = np.pad(X, ((0, 0), (0, 0), (s, s), (s, s)))  # (N, C, H + 2s, W + 2s)
+    out = np.empty_like(X)
+    for n in range(N):
+        top, left = s - int(dy[n]), s - int(dx[n])
+        out[n] = padded[n, :, top : top + H, left : left + W]
+    return out
+
+
+def train(
+    epochs: int = EPOCHS, seed: int = SEED, verbose: bool = True, shift: int = 0
+) -> tuple[dict, dict]:
+    """Train from scratch (digits moved by up to shift pixels); returns (params, stats)."""
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int; got {epochs!r}")
+    if isinstance(shift, bool) or not isinstance(shift, int) or not 0 <= shift <= 3:
+        raise ValueError(f"shift must be an int from 0 to 3 (pixels); got {shift!r}")
     L = layers()
     data = load_digits(seed=0)
     X, y = data["X_train"], data["y_train"]
@@ -106,7 +126,11 @@ def train(epochs: int = EPOCHS, seed: int = SEED, verbose: bool = True) -> tuple
         order = rng.permutation(len(X))
         for start in range(0, len(X), BATCH_SIZE):
             batch = order[start : start + BATCH_SIZE]
-            loss, grads = loss_and_grads(params, X[batch], y[batch], L)
+            X_batch = X[batch]  # (B, 1, 8, 8)
+            if shift:
+                dy, dx = rng.integers(-shift, shift + 1, size=(2, len(batch)))
+                X_batch = shift_images(X_batch, dy, dx)
+            loss, grads = loss_and_grads(params, X_batch, y[batch], L)
             for name in params:
                 velocity[name] = MOMENTUM * velocity[name] - LEARNING_RATE * grads[name]
                 params[name] += velocity[name]
@@ -120,7 +144,7 @@ def train(epochs: int = EPOCHS, seed: int = SEED, verbose: bool = True) -> tuple
     return params, stats
 
 
-def save(path: str | Path, params: dict, stats: dict) -> Path:
+def save(path: str | Path, params: dict, stats: dict, shift: int = 0) -> Path:
     """Write the weights and metadata (accuracies, architecture, seed, epochs) to an .npz file."""
     path = Path(path)
     if path.suffix != ".npz":
@@ -132,6 +156,7 @@ def save(path: str | Path, params: dict, stats: dict) -> Path:
         **params,
         **meta,
         architecture=np.str_(ARCHITECTURE),
+        shift=np.int64(shift),
         seed=np.int64(SEED),
         epochs=np.int64(EPOCHS),
     )
@@ -141,11 +166,15 @@ def save(path: str | Path, params: dict, stats: dict) -> Path:
 def main(argv: list[str] | None = None) -> Path:
     """Command line: train, print the accuracies and write the weights."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(DEFAULT_OUT), help="where to write the .npz")
+    parser.add_argument("--out", default=None, help="where to write the .npz")
+    parser.add_argument(
+        "--shift", type=int, default=0, help="move training digits by up to this many pixels"
+    )
     args = parser.parse_args(argv)
+    out = args.out or (SHIFTED_OUT if args.shift else DEFAULT_OUT)
     started = time.perf_counter()
-    params, stats = train()
-    path = save(args.out, params, stats)
+    params, stats = train(shift=args.shift)
+    path = save(out, params, stats, shift=args.shift)
     print(
         f"train {stats['train']:.4f}  val {stats['val']:.4f}  test {stats['test']:.4f}  "
         f"({time.perf_counter() - started:.1f} s) -> {path}"

@@ -20,9 +20,12 @@ __all__ = [
     "coverage_map",
     "plot_activation_maps",
     "plot_coverage",
+    "plot_coverage_gallery",
     "plot_filters",
     "plot_images",
+    "plot_maps",
     "plot_sliding_window",
+    "plot_templates",
     "plot_training_curves",
 ]
 
@@ -342,4 +345,135 @@ def plot_training_curves(history):
         ax.legend()
     fig.suptitle("Training curves")
     fig.tight_layout()
+    return fig
+
+
+def _check_named_arrays(maps, name):
+    """maps (a non-empty dict title -> array) as a list of (title, float array), or raise."""
+    if not isinstance(maps, dict) or not maps:
+        raise TypeError(
+            f"{name} must be a non-empty dict title -> array; got {type(maps).__name__}"
+        )
+    found = []
+    for title, a in maps.items():
+        if not isinstance(title, str):
+            raise TypeError(f"{name} keys must be strings (panel titles); got {title!r}")
+        found.append((title, _check_array(a, f"{name}[{title!r}]", (2, 3), "(H, W) or (3, H, W)")))
+    return found
+
+
+def plot_maps(maps, ncols=None, signed=True, shared=True, title=None, label="response"):
+    """Panels of maps (H, W) on a colour scale and photos (3, H, W); maps: dict title -> array.
+
+    signed: diverging colours symmetric around zero (red +, blue -), else viridis from min to max.
+    shared: one colour scale and bar for all maps, else one bar per map.
+    """
+    panels = _check_named_arrays(maps, "maps")
+    for t, a in panels:
+        if a.ndim == 3 and a.shape[0] != 3:
+            raise ValueError(
+                f"maps[{t!r}] must be a map (H, W) or a photo (3, H, W); got shape {a.shape}"
+            )
+    if not isinstance(signed, bool) or not isinstance(shared, bool):
+        raise TypeError(f"signed and shared must be True or False; got {signed!r}, {shared!r}")
+    _check_title(title)
+    ncols = _check_int(len(panels) if ncols is None else ncols, "ncols", 1)
+    flat = [a for _, a in panels if a.ndim == 2]
+
+    def limits(arrays):
+        lo = min(float(a.min()) for a in arrays)
+        hi = max(float(a.max()) for a in arrays)
+        if signed:
+            m = max(abs(lo), abs(hi)) or 1.0
+            return -m, m
+        return lo, hi if hi > lo else lo + 1
+
+    ncols = min(ncols, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols + 0.8, 3.0 * nrows + 0.6),
+                             squeeze=False, layout="constrained")
+    cmap = "RdBu_r" if signed else "viridis"
+    shown = []
+    for ax, (t, a) in zip(axes.flat, panels, strict=False):
+        if a.ndim == 3:
+            ax.imshow(_to_display(a), interpolation="nearest")
+        else:
+            vmin, vmax = limits(flat if shared else [a])
+            image = ax.imshow(a, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+            shown.append(ax)
+            if not shared:
+                fig.colorbar(image, ax=ax, shrink=0.8, label=label)
+        ax.set_title(t, fontsize=10)
+        ax.set_xlabel("column")
+        ax.set_ylabel("row")
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    if shared and shown:
+        fig.colorbar(image, ax=shown, shrink=0.8, label=label)
+    fig.suptitle(title or f"{len(panels)} map{'s' if len(panels) != 1 else ''}")
+    return fig
+
+
+def plot_templates(weights, shape, title=None):
+    """One row per entry of weights (name -> (K, D) array): each of its K rows drawn as an image.
+
+    shape is the (H, W) of one template (H * W == D); all panels share one diverging scale.
+    """
+    rows = _check_named_arrays(weights, "weights")
+    if (not isinstance(shape, tuple | list) or len(shape) != 2
+            or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in shape)):
+        raise TypeError(f"shape must be a pair of integers (H, W); got {shape!r}")
+    H, W = int(shape[0]), int(shape[1])
+    sizes = {a.shape for _, a in rows}
+    if len(sizes) != 1 or rows[0][1].ndim != 2 or rows[0][1].shape[1] != H * W:
+        raise ValueError(
+            f"weights must all have the same shape (K, H * W) = (K, {H * W}); got {sorted(sizes)}"
+        )
+    _check_title(title)
+    K = rows[0][1].shape[0]
+    m = max(float(np.abs(a).max()) for _, a in rows) or 1.0
+    fig, axes = plt.subplots(len(rows), K, figsize=(1.15 * K + 1.0, 1.4 * len(rows)),
+                             squeeze=False, layout="constrained")
+    for r, (name, a) in enumerate(rows):
+        for k in range(K):
+            ax = axes[r, k]
+            image = ax.imshow(a[k].reshape(H, W), cmap="RdBu_r", vmin=-m, vmax=m,
+                              interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"class {k}", fontsize=9)
+        axes[r, 0].set_ylabel(name, fontsize=9)
+    fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
+    fig.suptitle(title or f"Rows of the weights drawn as {H}x{W} images (red +, blue -)")
+    return fig
+
+
+def plot_coverage_gallery(settings, ncols=3):
+    """Coverage maps of square inputs, one panel per setting (N, F, S, P), on one colour scale."""
+    if not isinstance(settings, list | tuple) or not settings:
+        raise TypeError(f"settings must be a non-empty list of (N, F, S, P); got {settings!r:.80}")
+    for setting in settings:
+        if not isinstance(setting, tuple | list) or len(setting) != 4:
+            raise TypeError(f"each setting must be a tuple (N, F, S, P); got {setting!r}")
+    ncols = min(_check_int(ncols, "ncols", 1), len(settings))
+    covs = [coverage_map(N, N, F, S, P) for N, F, S, P in settings]  # also validates
+    vmax = max(1, max(int(c.max()) for c in covs))
+    nrows = math.ceil(len(settings) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols + 0.6, 3.2 * nrows + 0.4),
+                             squeeze=False, layout="constrained")
+    for ax, (N, F, S, P), cov in zip(axes.flat, settings, covs, strict=False):
+        image = ax.imshow(cov, cmap="Blues", vmin=0, vmax=vmax, interpolation="nearest")
+        for (r, c), v in np.ndenumerate(cov):
+            ax.text(c, r, v, ha="center", va="center", fontsize=8,
+                    color="red" if v == 0 else "white" if v > 0.6 * vmax else "black",
+                    fontweight="bold" if v == 0 else "normal")
+        n_out = (N + 2 * P - F) // S + 1
+        ax.set_title(f"N={N} F={F} S={S} P={P}: {n_out}x{n_out}", fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes.flat[len(settings):]:
+        ax.set_visible(False)
+    fig.colorbar(image, ax=axes, shrink=0.8, label="windows per pixel (same scale in every panel)")
+    fig.suptitle("Coverage maps, windows per pixel (red 0: never visited)")
     return fig

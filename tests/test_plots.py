@@ -13,9 +13,12 @@ from helpers.plots import (
     coverage_map,
     plot_activation_maps,
     plot_coverage,
+    plot_coverage_gallery,
     plot_filters,
     plot_images,
+    plot_maps,
     plot_sliding_window,
+    plot_templates,
     plot_training_curves,
 )
 
@@ -217,3 +220,60 @@ def test_plot_errors_name_the_argument():
     for call, error, message in cases:
         with pytest.raises(error, match=message):
             call()
+
+
+def test_plot_maps_shared_and_separate_scales_and_photos():
+    rng = np.random.default_rng(0)
+    maps = {"a": rng.normal(size=(5, 6)), "b": 3 * rng.normal(size=(5, 6)),
+            "photo": rng.random((3, 5, 6))}
+    fig = plot_maps(maps, title="three")
+    assert titles(fig)[:4] == ["three", "a", "b", "photo"]
+    images = [ax.images[0] for ax in fig.axes if ax.get_title() in ("a", "b")]
+    m = max(np.abs(maps["a"]).max(), np.abs(maps["b"]).max())
+    assert all(im.get_clim() == pytest.approx((-m, m)) for im in images), "one symmetric scale"
+    assert colourbar_labels(fig) == ["response"]
+    fig = plot_maps({"a": maps["a"], "b": maps["b"]}, signed=False, shared=False, label="value")
+    a, b = (ax.images[0] for ax in fig.axes if ax.get_title() in ("a", "b"))
+    assert a.get_clim() == pytest.approx((maps["a"].min(), maps["a"].max()))
+    assert b.get_clim() == pytest.approx((maps["b"].min(), maps["b"].max()))
+    assert colourbar_labels(fig) == ["value", "value"]
+
+
+def test_plot_templates_one_row_per_model_on_one_scale():
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(4, 6))
+    fig = plot_templates({"model": w, "negated": -2 * w}, shape=(2, 3))
+    panels = [ax for ax in fig.axes if ax.images and ax.images[0].get_array().shape == (2, 3)]
+    assert len(panels) == 8
+    m = 2 * np.abs(w).max()
+    assert all(ax.images[0].get_clim() == pytest.approx((-m, m)) for ax in panels)
+    assert [ax.get_title() for ax in panels[:4]] == ["class 0", "class 1", "class 2", "class 3"]
+    assert colourbar_labels(fig)[-1] == "weight"
+
+
+def test_plot_coverage_gallery_titles_and_counts():
+    fig = plot_coverage_gallery([(7, 3, 3, 0), (5, 3, 1, 1)], ncols=2)
+    assert titles(fig)[1:] == ["N=7 F=3 S=3 P=0: 2x2", "N=5 F=3 S=1 P=1: 5x5"]
+    zeros = [t for t in fig.axes[0].texts if t.get_text() == "0"]
+    assert len(zeros) == 13, "the 13 never-visited pixels are labelled 0"
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: plot_maps([np.zeros((2, 2))]), TypeError, "maps must be a non-empty dict"),
+        (lambda: plot_maps({}), TypeError, "maps must be a non-empty dict"),
+        (lambda: plot_maps({1: np.zeros((2, 2))}), TypeError, "keys must be strings"),
+        (lambda: plot_maps({"a": np.zeros((2, 2, 2))}), ValueError, "map \\(H, W\\) or a photo"),
+        (lambda: plot_maps({"a": np.zeros(3)}), ValueError, "maps\\['a'\\] must have shape"),
+        (lambda: plot_maps({"a": np.zeros((2, 2))}, signed="yes"), TypeError, "True or False"),
+        (lambda: plot_templates({"m": np.zeros((2, 6))}, shape=(2, 2)), ValueError, "(K, H \\* W)"),
+        (lambda: plot_templates({"m": np.zeros((2, 6))}, shape=6), TypeError, "pair of integers"),
+        (lambda: plot_coverage_gallery([]), TypeError, "non-empty list"),
+        (lambda: plot_coverage_gallery([(7, 3, 1)]), TypeError, "tuple \\(N, F, S, P\\)"),
+        (lambda: plot_coverage_gallery([(3, 5, 1, 0)]), ValueError, "F must fit"),
+    ],
+)
+def test_new_plot_errors_name_the_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

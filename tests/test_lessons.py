@@ -102,6 +102,160 @@ def test_lesson_with_its_solutions_runs_without_error_and_every_check_passes(pat
     assert not _stderr(nb), f"{path.name} with solutions: cells wrote to stderr: {_stderr(nb)}"
 
 
+# Each check against answers it must reject (with a fragment its hint must contain, or None) and
+# other right answers it must accept. The answer replaces the exercise cell before the check, run
+# in the kernel of the lesson with its solutions.
+ANSWERS = {
+    "01_fully_connected": {
+        "check-param-count": (
+            [("n_params = 3 * 64 * 48 * 200", "add one bias"),
+             ("n_params = 64 * 48 * 200 + 200", "M * D + M"),
+             ("n_params = 3 * 64 * 48 + 200", "M * D + M")],
+            ["n_params = 200 * (3 * 64 * 48 + 1)", "n_params = np.int64(1843400)"],
+        ),
+        "check-unshuffle": (
+            [("unshuffle = perm_photo", "perm_photo[k] == i"),
+             ("unshuffle = np.argsort(perm_photo).astype(float)", "integer"),
+             ("unshuffle = np.argsort(perm_photo)[:100]", "shape")],
+            ["unshuffle = np.argsort(perm_photo)",
+             "unshuffle = np.empty(D, dtype=int)\nunshuffle[perm_photo] = np.arange(D)"],
+        ),
+        "check-shift": (
+            [("X_test_shifted = np.roll(X_test, 1)\n"
+              "acc_shifted = np.mean(predict(W_orig, b_orig, flat(X_test_shifted)) == y_test)",
+              "axis=-1"),
+             ("X_test_shifted = np.roll(X_test, 1, axis=-2)\n"
+              "acc_shifted = np.mean(predict(W_orig, b_orig, flat(X_test_shifted)) == y_test)",
+              "down"),
+             ("X_test_shifted = np.roll(X_test, -1, axis=-1)\n"
+              "acc_shifted = np.mean(predict(W_orig, b_orig, flat(X_test_shifted)) == y_test)",
+              "left"),
+             ("X_test_shifted = np.roll(X_test, 1, axis=-1)\nacc_shifted = acc_orig",
+              "acc_shifted"),
+             ("X_test_shifted = np.roll(X_test, 1, axis=-1)\nacc_shifted = None", "acc_shifted")],
+            ["X_test_shifted = np.roll(X_test, 1, axis=3)\n"
+             "acc_shifted = float(np.mean(predict(W_orig, b_orig, flat(X_test_shifted)) == y_test"
+             "))",
+             "X_test_shifted = np.concatenate([X_test[..., -1:], X_test[..., :-1]], axis=-1)\n"
+             "acc_shifted = np.mean(predict(W_orig, b_orig, flat(X_test_shifted)) == y_test)"],
+        ),
+    },
+    "02_convolution": {
+        "check-output-shape": (
+            [("out_shape = (10, 64 - 7, 48 - 7)", "H - HH + 1"),
+             ("out_shape = (3, 58, 42)", "one map per filter"),
+             ("out_shape = (58, 42, 10)", "(F, H', W')"),
+             ("out_shape = (10, 58)", "three numbers")],
+            ["out_shape = (10, 58, 42)", "out_shape = np.array([10, 58, 42])"],
+        ),
+        "check-edge-filter": (
+            [("w_edge = -np.stack([np.array([[1.0] * 3, [0.0] * 3, [-1.0] * 3])] * 3) / 9",
+              "positively"),
+             ("w_edge = np.stack([np.array([[1.0] * 3, [-2.0] * 3, [1.0] * 3])] * 3) / 9",
+              "opposite edge"),
+             ("w_edge = np.stack([np.array([[-1.0, 0.0, 1.0]] * 3)] * 3) / 9", "positively"),
+             ("p = np.array([[1.0] * 3, [0.0] * 3, [-1.0] * 3])\n"
+              "w_edge = np.stack([p + 0.1, p, p - 0.1])", "each channel"),
+             ("w_edge = np.stack([np.array([[1.0] * 3, [0.0] * 3, [0.0] * 3])] * 3)", "flat grey"),
+             ("p = np.array([[1.0] * 3, [0.0] * 3, [-1.0] * 3])\n"
+              "w_edge = np.stack([p + np.array([[-1.0, 0.0, 1.0]] * 3)] * 3)", "vertical edges"),
+             ("w_edge = np.ones((3, 3))", "shape")],
+            ["w_edge = np.stack([np.array([[1, 2, 1], [0, 0, 0], [-1, -2, -1]])] * 3) / 12.0",
+             "w_edge = np.zeros((3, 3, 3))\nw_edge[1] = [[1, 1, 1], [0, 0, 0], [-1, -1, -1]]",
+             "w_edge = [[[1, 1, 1], [-1, -1, -1], [0, 0, 0]]] * 3"],
+        ),
+        "check-flip": (
+            [("k_dl = k_sp[::-1]", "left to right"), ("k_dl = k_sp[:, ::-1]", "upside down"),
+             ("k_dl = k_sp", "flips"), ("k_dl = k_sp.T", "shape")],
+            ["k_dl = np.flip(k_sp)", "k_dl = np.rot90(k_sp, 2)"],
+        ),
+    },
+    "03_stride_and_padding": {
+        "check-output-sizes": (
+            [("size_a = round((32 - 5 + 4) / 1 + 1)\nsize_b = round((8 - 3 + 2) / 2 + 1)\n"
+              "size_c = round((28 - 5 + 0) / 3 + 1)", "round"),
+             ("size_a, size_b, size_c = [int(np.ceil((N - F + 2 * P) / S)) + 1 for N, F, S, P in "
+              "[(32, 5, 1, 2), (8, 3, 2, 1), (28, 5, 3, 0)]]", "rounded down"),
+             ("size_a = (32 - 5 + 4) / 1 + 1\nsize_b = (8 - 3 + 2) // 2 + 1\n"
+              "size_c = (28 - 5) // 3 + 1", "int"),
+             ("size_a = (32 - 5) // 1 + 1\nsize_b = (8 - 3) // 2 + 1\nsize_c = (28 - 5) // 3 + 1",
+              "size_a"),
+             ("size_a = 32\nsize_b = 4\nsize_c = None", "size_c")],
+            ["size_a, size_b, size_c = [int(np.floor((N - F + 2 * P) / S)) + 1 for N, F, S, P in "
+             "[(32, 5, 1, 2), (8, 3, 2, 1), (28, 5, 3, 0)]]",
+             "size_a, size_b, size_c = np.int64(32), 4, 8"],
+        ),
+        "check-same-padding": (
+            [("same_pads = [(F - 1) / 2 for F in filter_sizes]", "(F - 1) // 2"),
+             ("same_pads = [F // 2 + 1 for F in filter_sizes]", "solve"),
+             ("same_pads = [F - 1 for F in filter_sizes]", "solve"),
+             ("same_pads = [0, 1, 2, 3]", "5 paddings"),
+             ("same_pads = [0, 1, 2, 3, -4]", "negative")],
+            ["same_pads = [int((F - 1) / 2) for F in filter_sizes]",
+             "same_pads = list(np.arange(5))"],
+        ),
+        "check-ignored-pixels": (
+            [("n_ignored = 11\npad_to_cover = 1", "n_ignored"),
+             ("n_ignored = 22\npad_to_cover = 1", "n_ignored"),
+             ("n_ignored = 21\npad_to_cover = 2", "smaller padding"),
+             ("n_ignored = 21\npad_to_cover = 0", "still never visited"),
+             ("n_ignored = 21\npad_to_cover = 1.0", "int")],
+            ["n_ignored = 121 - 10 * 10\npad_to_cover = 1"],
+        ),
+    },
+}
+
+
+def _run_answers(path, answers):
+    """Run the lesson with its solutions, then each (check id, answer source) in the same kernel.
+
+    Returns (executed notebook, [the check's hint after "Not yet:", or None, per answer]).
+    """
+    from nbclient import NotebookClient
+
+    nb = nbformat.from_dict(with_solutions(read(path), read(solutions_path(path))))
+    by_id = {cell.get("id"): i for i, cell in enumerate(nb.cells)}
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(LESSONS)}})  # fmt: skip
+    found = []
+    with client.setup_kernel():
+        for i, cell in enumerate(nb.cells):
+            client.execute_cell(cell, i)
+        for check_id, source in answers:
+            answer = nbformat.v4.new_code_cell(source)
+            probe = nbformat.v4.new_code_cell(nb.cells[by_id[check_id]].source)
+            probe.metadata["tags"] = ["check"]
+            nb.cells += [answer, probe]
+            client.execute_cell(answer, len(nb.cells) - 2)
+            client.execute_cell(probe, len(nb.cells) - 1)
+            raised = [o for o in answer.outputs + probe.outputs if o.output_type == "error"]
+            assert not raised, f"{check_id}, answer {source!r}: raised {raised[0].get('evalue')!r}"
+            probe.id = check_id
+            found.append(_verdicts(nbformat.v4.new_notebook(cells=[probe]))[check_id])
+    return nb, found
+
+
+@pytest.mark.parametrize("stem", sorted(ANSWERS))
+def test_checks_reject_wrong_answers_with_their_hint_and_accept_right_ones(stem):
+    path = LESSONS / f"{stem}.ipynb"
+    nb = read(path)
+    checks = {cell.get("id") for cell in tagged(nb, "check")}
+    assert set(ANSWERS[stem]) == checks, f"{stem}: catalogue {sorted(ANSWERS[stem])} != {checks}"
+    cases = [(check_id, source, hint, wrong)
+             for check_id, (wrongs, rights) in ANSWERS[stem].items()
+             for (source, hint), wrong in [*((w, True) for w in wrongs),
+                                           *(((r, None), False) for r in rights)]]  # fmt: skip
+    _, verdicts = _run_answers(path, [(check_id, source) for check_id, source, _, _ in cases])
+    for (check_id, source, hint, wrong), verdict in zip(cases, verdicts, strict=True):
+        if wrong:
+            assert verdict is not None, f"{check_id} accepts the wrong answer {source!r}"
+            assert hint is None or hint in verdict, (
+                f"{check_id} rejects {source!r}, but its hint {verdict!r} does not say {hint!r}"
+            )
+        else:
+            assert verdict is None, f"{check_id} rejects the right answer {source!r}: {verdict}"
+
+
 def _headings(nb):
     """(cell index, heading text) of every markdown heading."""
     return [

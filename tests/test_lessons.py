@@ -17,7 +17,7 @@ from instructor.lessons import (
     with_solutions,
 )
 from instructor.notebooks import execute, read
-from instructor.paths import ROOT
+from instructor.paths import ROOT, SOURCE
 
 LESSON_PATHS = lesson_paths()
 IDS = [p.stem for p in LESSON_PATHS]
@@ -122,22 +122,22 @@ ANSWERS = {
         ),
         "check-shift": (
             [("X_test_shifted = np.roll(X_test, 1)\n"
-              "acc_shifted = np.mean(predict(W_orig, b_orig, flat(X_test_shifted)) == y_test)",
+              "acc_shifted = np.mean(predict(flat(X_test_shifted), w_orig, b_orig) == y_test)",
               "axis=-1"),
              ("X_test_shifted = np.roll(X_test, 1, axis=-2)\n"
-              "acc_shifted = np.mean(predict(W_orig, b_orig, flat(X_test_shifted)) == y_test)",
+              "acc_shifted = np.mean(predict(flat(X_test_shifted), w_orig, b_orig) == y_test)",
               "down"),
              ("X_test_shifted = np.roll(X_test, -1, axis=-1)\n"
-              "acc_shifted = np.mean(predict(W_orig, b_orig, flat(X_test_shifted)) == y_test)",
+              "acc_shifted = np.mean(predict(flat(X_test_shifted), w_orig, b_orig) == y_test)",
               "left"),
              ("X_test_shifted = np.roll(X_test, 1, axis=-1)\nacc_shifted = acc_orig",
               "acc_shifted"),
              ("X_test_shifted = np.roll(X_test, 1, axis=-1)\nacc_shifted = None", "acc_shifted")],
             ["X_test_shifted = np.roll(X_test, 1, axis=3)\n"
-             "acc_shifted = float(np.mean(predict(W_orig, b_orig, flat(X_test_shifted)) == y_test"
+             "acc_shifted = float(np.mean(predict(flat(X_test_shifted), w_orig, b_orig) == y_test"
              "))",
              "X_test_shifted = np.concatenate([X_test[..., -1:], X_test[..., :-1]], axis=-1)\n"
-             "acc_shifted = np.mean(predict(W_orig, b_orig, flat(X_test_shifted)) == y_test)"],
+             "acc_shifted = np.mean(predict(flat(X_test_shifted), w_orig, b_orig) == y_test)"],
         ),
     },
     "02_convolution": {
@@ -360,6 +360,84 @@ def _definitions(source):
         elif isinstance(node, ast.alias):
             names.add((node.asname or node.name).split(".")[0])
     return names
+
+
+def _functions(source):
+    """{name: signature} of the functions a cell defines outside any function or class."""
+    code = "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
+    )
+    found = {}
+
+    def visit(nodes):
+        for node in nodes:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                found[node.name] = ast.unparse(node.args)
+            elif not isinstance(node, ast.ClassDef):
+                for field in ("body", "orelse", "finalbody", "handlers"):
+                    visit(getattr(node, field, None) or [])
+
+    visit(ast.parse(code).body)
+    return found
+
+
+def _signatures():
+    """{function name: {signature: [where defined]}} over the lessons (solved) and assignments."""
+    sources = [(p.stem, with_solutions(read(p), read(solutions_path(p)))) for p in LESSON_PATHS]
+    sources += [(p.parent.name, read(p)) for p in sorted(SOURCE.glob("*/*.ipynb"))]
+    found = {}
+    for where, nb in sources:
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                for name, signature in _functions(cell.source).items():
+                    found.setdefault(name, {}).setdefault(signature, []).append(where)
+    return found
+
+
+def test_a_name_defined_twice_in_the_course_keeps_its_signature():
+    found = _signatures()
+    assert "slide_window" in found and "conv_forward_naive" in found, "no functions found"
+    differ = {name: sigs for name, sigs in found.items() if len(sigs) > 1}
+    assert not differ, f"functions defined with different signatures across the course: {differ}"
+
+
+# A lesson function on one image x, filter(s) w and bias b takes its geometry as the assignments'
+# layers do, conv_param = {"stride": ..., "pad": ...}. Known exception, to be moved to conv_param:
+LAYER_API_EXCEPTIONS = {"05_feature_hierarchies": {"conv_layer"}}
+
+
+@pytest.mark.parametrize("path", LESSON_PATHS, ids=IDS)
+def test_lesson_layers_use_the_assignments_argument_names(path):
+    nb = read(path)
+    wrong = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for name, signature in _functions(cell.source).items():
+            args = [a.split("=")[0].strip() for a in signature.split(",")]
+            if args[:3] == ["x", "w", "b"] and args[3:] not in ([], ["conv_param"]):
+                if name not in LAYER_API_EXCEPTIONS.get(path.stem, set()):
+                    wrong[name] = signature
+            for old, new in (("kernel", "w"), ("image", "x"), ("weights", "w")):
+                if old in args and {"x", "w", "b"} & set(args):
+                    wrong[name] = f"{signature} (name {old!r} as {new!r})"
+    assert not wrong, (
+        f"{path.name}: functions on x, w, b must take (x, w, b) or (x, w, b, conv_param), "
+        f"conv_param = {{'stride': S, 'pad': P}}, like the assignments' layers: {wrong}"
+    )
+
+
+@pytest.mark.parametrize("path", LESSON_PATHS, ids=IDS)
+def test_lesson_imports_at_the_top(path):
+    nb = read(path)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    late = [
+        cell.get("id")
+        for cell in code[1:]
+        for node in ast.walk(ast.parse(cell.source))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+    ]
+    assert not late, f"{path.name}: cells {sorted(set(late))} import; import in the first code cell"
 
 
 @pytest.mark.parametrize("path", LESSON_PATHS, ids=IDS)

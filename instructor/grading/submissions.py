@@ -12,6 +12,9 @@ import nbformat
 from instructor.paths import GRADING
 
 MAX_NOTEBOOK_BYTES = 50_000_000
+# Files nbgrader itself puts beside a submission: the submission time, and the exchange's secret
+# that names the feedback `nbgrader release_feedback` hands back. Both are staged, never "extra".
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 @dataclass
@@ -121,7 +124,8 @@ def stage(root: Path, sub: Submission) -> None:
     else:
         sub.failure = f"no notebook {wanted.name} in the submission"
         return
-    extra = [p for p in files if p != chosen and p.name != "timestamp.txt"]
+    extra = [p for p in files if p != chosen and p.relative_to(folder).as_posix()
+             not in NBGRADER_FILES]
     if extra:
         sub.notes.append(f"ignored extra files: {_describe(extra, folder)}")
     try:
@@ -135,5 +139,6 @@ def stage(root: Path, sub: Submission) -> None:
     dest.mkdir(parents=True)
     sub.staged = dest / wanted.name
     nbformat.write(nb, str(sub.staged))
-    if (folder / "timestamp.txt").is_file():
-        shutil.copyfile(folder / "timestamp.txt", dest / "timestamp.txt")
+    for name in NBGRADER_FILES:
+        if (folder / name).is_file():
+            shutil.copyfile(folder / name, dest / name)

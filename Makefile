@@ -9,7 +9,7 @@ LAB_ARGS ?=
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
-.PHONY: lab test test-fast lint release grade feedback collect bench clean
+.PHONY: lab test test-fast lint release grade feedback collect export bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
@@ -34,13 +34,17 @@ release: $(STAMP)
 
 collect: $(STAMP)
 	@test -n "$(ZIP)" && test -n "$(ASSIGNMENT)" || { echo "usage: make collect ZIP=path/to/lms_download.zip ASSIGNMENT=a2_convolution"; exit 2; }
-	$(PY) -m instructor.grading.collect --assignment "$(ASSIGNMENT)" "$(ZIP)"
+	$(PY) -m instructor.grading.collect --assignment "$(ASSIGNMENT)" "$(ZIP)" $(if $(ROSTER),--roster "$(ROSTER)")
 
 grade: $(STAMP)
 	$(PY) -m instructor.grading.grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(JOBS),--jobs $(JOBS))
 
 feedback: $(STAMP)
 	$(PY) -m instructor.grading.grade --feedback-only
+	$(PY) -m instructor.grading.export --feedback-zip
+
+export: $(STAMP)
+	$(PY) -m instructor.grading.export --nbgrader $(foreach id,$(LMS_IDS),--lms-id $(id)) $(if $(ROSTER),--roster "$(ROSTER)")
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run $(BENCH_ARGS)

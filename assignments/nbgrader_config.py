@@ -77,12 +77,12 @@ c.HardenedExecute.total_timeout = 600.0  # seconds per notebook
 c.HardenedExecute.memory_mb = 2048
 c.HardenedExecute.output_bytes = 100_000  # kept per cell
 
-# `nbgrader zip_collect` (python -m instructor.grading.collect): file names in an LMS download,
-# Canvas style: <name>_[late_]<user id>_<submission id>_<file>[-<n>].ipynb, for example
-# smithjane_12345_67890_a2_convolution.ipynb or smithjane_late_12345_67891_a2_convolution-1.ipynb
-# (Canvas appends -1, -2, ... to a resubmitted file's name). The student id is <name>.
-c.FileNameCollectorPlugin.named_regexp = (
-    r"^(?:.*[/\\])?(?P<student_id>[A-Za-z0-9]+)_(?:late_|LATE_)?(?P<user_id>\d+)_"
-    r"(?P<submission_id>\d+)_(?P<file_id>.+?)(?:-\d+)?\.ipynb$"
-)
-c.ZipCollectApp.strict = False  # a misnamed notebook is collected; grading reports it
+# Lateness. `make collect` writes nbgrader's timestamp.txt beside each submission (the exchange's
+# `nbgrader submit` does too) and keeps the LMS's late flag for the export. nbgrader compares the
+# timestamp with the assignment's due date (`nbgrader db assignment add <id> --duedate=...`) and
+# applies the penalty chosen here: "none" records lateness without taking points; "zero" gives a
+# late submission 0; a plugin of your own can take points per hour late.
+c.LateSubmissionPlugin.penalty_method = "none"
+
+# `nbgrader export` writes here, never over the course's own grades.csv.
+c.CsvExportPlugin.to = os.path.join(c.CourseDirectory.root, "nbgrader_grades.csv")

@@ -174,3 +174,27 @@ def test_staging_keeps_the_exchange_files_without_flagging_them(tmp_path):
     staged = sub.staged.parent
     assert (staged / "submission_secret.txt").read_text() == "s3cret"
     assert (staged / "timestamp.txt").is_file() and not (staged / "notes.txt").exists()
+
+
+def test_the_command_line_collects_and_refuses_unknown_assignments(tmp_path, capsys):
+    from instructor.grading.collect import main
+
+    root = course(tmp_path)
+    archive = make_zip(tmp_path / "d.zip", {
+        "smithjane_12345_67890_a2_convolution.ipynb": NB,
+        "doejohn_late_22222_33333_a2_convolution-1.ipynb": NB,
+        "roefred_44444_55555_my work.ipynb": NB,
+        "readme.txt": "not a submission",
+    })
+    assert main(["--assignment", "a2_convolution", "--root", str(root), str(archive)]) == 0
+    out = capsys.readouterr().out
+    submitted = sorted(str(p.relative_to(root / "submitted"))
+                       for p in (root / "submitted").rglob("*.ipynb"))
+    assert submitted == ["12345/a2_convolution/a2_convolution.ipynb",
+                         "22222/a2_convolution/a2_convolution.ipynb",
+                         "44444/a2_convolution/my work.ipynb"]
+    assert "skipped (name does not match the LMS pattern): readme.txt" in out
+    assert "3 submissions of a2_convolution" in out
+    with pytest.raises(SystemExit):
+        main(["--assignment", "a9_nothing", "--root", str(root), str(archive)])
+    assert "assignment must be one of the course's assignments" in capsys.readouterr().err

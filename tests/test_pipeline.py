@@ -9,7 +9,6 @@ points of the test cells it is listed to fail.
 import copy
 import importlib
 import re
-import zipfile
 
 import nbformat
 import pytest
@@ -203,31 +202,3 @@ def test_feedback_preprocessors_remove_hidden_code_from_source_and_tracebacks():
     assert "secret_function" not in text
     assert "case 41 wrong" in text and HIDDEN_NOTE in text
     assert "assert x == 1, 'visible'" in text
-
-
-def test_collect_imports_an_lms_download(tmp_path, capsys):
-    from instructor.grading.collect import main as collect_main
-
-    assignment = ASSIGNMENTS[0]
-    root = make_course(tmp_path, [assignment])
-    notebook = nbformat.writes(released(root, assignment))
-    archive = tmp_path / "submissions.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr(f"smithjane_12345_67890_{assignment}.ipynb", notebook)
-        zf.writestr(f"doejohn_late_22222_33333_{assignment}-1.ipynb", notebook)
-        zf.writestr("roefred_44444_55555_my work.ipynb", notebook)
-        zf.writestr("readme.txt", "not a submission")
-    assert collect_main(["--assignment", assignment, "--root", str(root), str(archive)]) == 0
-    out = capsys.readouterr().out
-    submitted = sorted(str(p.relative_to(root / "submitted"))
-                       for p in (root / "submitted").rglob("*.ipynb"))
-    assert submitted == [
-        f"doejohn/{assignment}/{assignment}.ipynb",
-        f"roefred/{assignment}/my work.ipynb",
-        f"smithjane/{assignment}/{assignment}.ipynb",
-    ]
-    assert "skipped (name does not match the LMS pattern): readme.txt" in out
-    assert f"3 submissions of {assignment}" in out
-    with pytest.raises(SystemExit):
-        collect_main(["--assignment", "a9_nothing", "--root", str(root), str(archive)])
-    assert "assignment must be one of the course's assignments" in capsys.readouterr().err

@@ -20,7 +20,7 @@ def time_lesson(path, cells: int | None = None) -> tuple[float, list[str]]:
     if cells is not None:
         nb.cells = nb.cells[:cells]
     start = time.perf_counter()
-    done = execute(nb, cwd=path.parent, timeout=600, allow_errors=True)
+    done = execute(nb, cwd=path.parent, timeout=300, allow_errors=True, total_timeout=600)
     elapsed = time.perf_counter() - start
     raised = [
         cell.get("id", str(i))

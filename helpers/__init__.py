@@ -1,13 +1,19 @@
 """Helpers for ConvNets from Scratch: gradient checks (gradcheck), datasets (data), figures (plots),
-lesson check cells (checks).
+lesson check cells (checks), BLAS threads (threads).
 
 Submodules load on first use, so `from helpers.gradcheck import check_layer` does not import
-matplotlib.
+matplotlib. Inside a Jupyter kernel, importing helpers limits BLAS to one thread, as the grader
+does (helpers.threads says why and how to choose another number).
 """
 
 import importlib
 
-__all__ = ["checks", "data", "gradcheck", "plots"]
+from .threads import in_kernel, limit_blas_threads
+
+__all__ = ["checks", "data", "gradcheck", "plots", "threads"]
+
+if in_kernel():
+    limit_blas_threads()
 
 
 def __getattr__(name):

@@ -20,20 +20,70 @@ def read_json(path: str | Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def execute(nb, cwd: str | Path, timeout: int = 600, allow_errors: bool = True):
-    """Execute a notebook in a fresh kernel in cwd; returns the executed notebook."""
+CELL_TIMEOUT = 120
+NOTEBOOK_TIMEOUT = 300
+STARTUP_TIMEOUT = 60
+
+
+class ExecutionTimeout(RuntimeError):
+    """A notebook did not finish in time: a kernel that never started or a cell that hangs."""
+
+
+def execute(nb, cwd: str | Path, timeout: float = CELL_TIMEOUT, allow_errors: bool = True,
+            total_timeout: float = NOTEBOOK_TIMEOUT, startup_timeout: float = STARTUP_TIMEOUT):
+    """Execute a notebook in a fresh kernel in cwd; returns the executed notebook.
+
+    Every wait is bounded and fails loudly with ExecutionTimeout: the kernel's start
+    (startup_timeout), each cell (timeout), the whole notebook (total_timeout) and the output
+    that follows a cell's reply. The kernel gets one BLAS thread (helpers.threads), as the
+    grader's worker does.
+    """
+    import os
+    import time
+
     import nbformat
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    from helpers.threads import blas_environment
 
     nb = nbformat.from_dict(nb)
+    deadline = time.monotonic() + total_timeout
+
+    def cell_timeout(cell) -> int:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ExecutionTimeout(f"the notebook ran past its {total_timeout:g} s limit")
+        return max(1, int(min(timeout, left)))
+
     client = NotebookClient(
         nb,
-        timeout=timeout,
+        timeout_func=cell_timeout,
+        startup_timeout=int(startup_timeout),
+        iopub_timeout=10,
+        raise_on_iopub_timeout=True,
+        shutdown_kernel="immediate",
         kernel_name="python3",
         allow_errors=allow_errors,
         resources={"metadata": {"path": str(cwd)}},
     )
-    client.execute()
+    env = {**os.environ, **blas_environment()}
+    started = time.monotonic()
+    try:
+        client.execute(env=env)
+    except CellTimeoutError as error:
+        raise ExecutionTimeout(
+            f"a cell ran past its limit ({timeout:g} s per cell, {total_timeout:g} s per "
+            f"notebook) after {time.monotonic() - started:.0f} s: {error}"
+        ) from error
+    except (RuntimeError, DeadKernelError) as error:
+        if time.monotonic() - started >= startup_timeout and not any(
+            c.get("execution_count") for c in nb.cells if c.cell_type == "code"
+        ):
+            raise ExecutionTimeout(
+                f"the kernel did not start within {startup_timeout:g} s: {error}"
+            ) from error
+        raise
     return nb
 
 

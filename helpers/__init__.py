@@ -1,5 +1,6 @@
 """Helpers for ConvNets from Scratch: gradient checks (gradcheck), datasets (data), figures (plots),
-lesson check cells (checks), BLAS threads (threads).
+lesson check cells (checks), features learned from photo patches (features), BLAS threads
+(threads).
 
 Submodules load on first use, so `from helpers.gradcheck import check_layer` does not import
 matplotlib. Inside a Jupyter kernel, importing helpers limits BLAS to one thread, as the grader
@@ -10,7 +11,7 @@ import importlib
 
 from .threads import in_kernel, limit_blas_threads
 
-__all__ = ["checks", "data", "gradcheck", "plots", "threads"]
+__all__ = ["checks", "data", "features", "gradcheck", "plots", "threads"]
 
 if in_kernel():
     limit_blas_threads()

@@ -1,0 +1,165 @@
+"""The judge-side helpers of hidden tests (instructor/judging.py), on plain functions."""
+
+import time
+
+import numpy as np
+import pytest
+
+from instructor import judging
+from instructor.reference import load_reference
+
+A2 = load_reference("a2_convolution")
+
+
+def test_rng_follows_the_judge_seed_and_the_tag(monkeypatch):
+    monkeypatch.delenv("JUDGE_SEED", raising=False)
+    unset = judging.rng("case").standard_normal(3)
+    monkeypatch.setenv("JUDGE_SEED", "")
+    assert np.array_equal(judging.rng("case").standard_normal(3), unset)
+    monkeypatch.setenv("JUDGE_SEED", "secret-1")
+    first = judging.rng("case").standard_normal(3)
+    assert np.array_equal(judging.rng("case").standard_normal(3), first)  # reproducible
+    assert not np.array_equal(judging.rng("other").standard_normal(3), first)
+    monkeypatch.setenv("JUDGE_SEED", "secret-2")
+    assert not np.array_equal(judging.rng("case").standard_normal(3), first)
+
+
+def test_call_hands_out_copies_and_names_an_argument_modified_in_place():
+    x = np.arange(4.0)
+
+    def doubles_in_place(a):
+        a *= 2
+        return a.sum()
+
+    with pytest.raises(AssertionError, match="modified its argument x in place"):
+        judging.call(doubles_in_place, "f", {"x": x})
+    assert np.array_equal(x, np.arange(4.0)), "the judge's own array stays pristine"
+    assert judging.call(lambda a: a.sum(), "f", {"x": x}) == 6.0
+
+
+def test_call_checks_how_many_values_come_back():
+    with pytest.raises(AssertionError, match="returned 2 values; it must return 3"):
+        judging.call(lambda: (1, 2), "f", {}, returns=3)
+    with pytest.raises(AssertionError, match="returned one value"):
+        judging.call(lambda: np.zeros(3), "f", {}, returns=3)
+    assert judging.call(lambda: (1, 2, 3), "f", {}, returns=3) == (1, 2, 3)
+
+
+def test_check_call_compares_against_the_reference_on_pristine_inputs():
+    args = {"x": np.arange(6.0).reshape(2, 3)}
+    judging.check_call("f", lambda x: (x * 2, None), lambda x: (x * 2, 0), args,
+                       outputs=("out", None))
+    with pytest.raises(AssertionError, match="f: out has wrong values"):
+        judging.check_call("f", lambda x: (x * 3, None), lambda x: (x * 2, 0), args,
+                           outputs=("out", None))
+    with pytest.raises(AssertionError, match=r"f: out has shape \(3, 2\), expected \(2, 3\)"):
+        judging.check_call("f", lambda x: (x.T, None), lambda x: (x, 0), args,
+                           outputs=("out", None))
+    with pytest.raises(AssertionError, match="grads must be a dict"):
+        judging.check_close([1.0], {"W": np.ones(1)}, "grads")
+
+
+def test_check_backward_draws_dout_from_the_reference_forward():
+    """A forward of the wrong shape does not change the backward test's dout."""
+    g = judging.rng("backward")
+    args = {"x": g.standard_normal((1, 1, 4, 4)),
+            "pool_param": {"pool_height": 2, "pool_width": 2, "stride": 2}}
+
+    def wrong_forward(x, pool_param):
+        return np.zeros((1, 1, 2, 3)), (x, pool_param)
+
+    judging.check_backward("max_pool_backward_naive", wrong_forward, A2.max_pool_backward_naive,
+                           A2.max_pool_forward_naive, A2.max_pool_backward_naive, args,
+                           outputs="dx", generator=g, forward_name="max_pool_forward_naive")
+
+
+@pytest.mark.parametrize("split", ["first", "last", "even"])
+def test_pool_subgradient_accepts_every_valid_split_of_a_tie(split):
+    x = np.zeros((1, 1, 2, 4))
+    x[0, 0, 1, 3] = -1.0
+    dout = np.array([[[[5.0, -7.0]]]])
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    dx = np.zeros_like(x)
+    if split == "first":
+        dx[0, 0, 0, 0], dx[0, 0, 0, 2] = 5.0, -7.0
+    elif split == "last":
+        dx[0, 0, 1, 1], dx[0, 0, 1, 2] = 5.0, -7.0
+    else:
+        dx[0, 0, :, :2] = 5.0 / 4
+        dx[0, 0, 0, 2:], dx[0, 0, 1, 2] = -7.0 / 3, -7.0 / 3
+    judging.check_pool_subgradient(dx, x, dout, pool_param, "dx")
+
+
+@pytest.mark.parametrize("wrong, message", [
+    ("every", "sum to 10"),
+    ("negative", "opposite signs"),
+    ("not a maximum", "not the maximum"),
+])
+def test_pool_subgradient_rejects_invalid_splits(wrong, message):
+    x = np.zeros((1, 1, 2, 2))
+    x[0, 0, 1, 1] = -1.0
+    dout = np.array([[[[5.0]]]])
+    dx = np.zeros_like(x)
+    if wrong == "every":
+        dx[0, 0, 0, 0] = dx[0, 0, 0, 1] = 5.0
+    elif wrong == "negative":
+        dx[0, 0, 0, 0], dx[0, 0, 0, 1] = 10.0, -5.0
+    else:
+        dx[0, 0, 0, 0], dx[0, 0, 1, 1] = 4.0, 1.0
+    with pytest.raises(AssertionError, match=message):
+        judging.check_pool_subgradient(dx, x, dout, {"pool_height": 2, "pool_width": 2,
+                                                     "stride": 2}, "dx")
+
+
+def test_analytic_check_accepts_loops_and_rejects_finite_differences():
+    def numerical(dout, cache):
+        x, w, b, conv_param = cache
+        grads = []
+        for value in (x, w, b):
+            grad = np.zeros(value.shape)
+            for index in np.ndindex(value.shape):
+                old = value[index]
+                value[index] = old + 1e-5
+                plus = A2.conv_forward_naive(x, w, b, conv_param)[0]
+                value[index] = old - 1e-5
+                minus = A2.conv_forward_naive(x, w, b, conv_param)[0]
+                value[index] = old
+                grad[index] = np.sum((plus - minus) * dout) / 2e-5
+            grads.append(grad)
+        return tuple(grads)
+
+    def small(generator):  # few entries, so finite differences stay quick here
+        return (generator.standard_normal((2, 4, 4, 4)), generator.standard_normal((1, 4, 2, 2)),
+                generator.standard_normal(1), {"stride": 2, "pad": 0})
+
+    judging._ANALYTIC.clear()
+    judging.check_analytic_backward("loops", A2.conv_forward_naive, A2.conv_backward_naive,
+                                    A2.conv_forward_naive, A2.conv_backward_naive,
+                                    small, slack=0.0)
+    start = time.perf_counter()
+    with pytest.raises(AssertionError, match="numerical gradient"):
+        judging.check_analytic_backward("numerical", A2.conv_forward_naive, numerical,
+                                        A2.conv_forward_naive, A2.conv_backward_naive,
+                                        small, slack=0.0)
+    spent = time.perf_counter() - start
+    with pytest.raises(AssertionError, match="numerical gradient"):  # the verdict is kept
+        judging.check_analytic_backward("numerical", A2.conv_forward_naive, numerical,
+                                        A2.conv_forward_naive, A2.conv_backward_naive,
+                                        small, slack=0.0)
+    assert time.perf_counter() - start < 1.5 * spent + 0.1
+
+
+def test_rounded_down_reference_convolution_matches_the_naive_one_where_windows_tile():
+    g = judging.rng("floor")
+    x, w, b = g.standard_normal((2, 3, 7, 5)), g.standard_normal((4, 3, 3, 3)), np.ones(4)
+    conv_param = {"stride": 2, "pad": 1}
+    out, cache = judging.conv_forward_floor(x, w, b, conv_param)
+    expected, naive_cache = A2.conv_forward_naive(x, w, b, conv_param)
+    np.testing.assert_allclose(out, expected)
+    dout = g.standard_normal(out.shape)
+    for got, want in zip(judging.conv_backward_floor(dout, cache),
+                         A2.conv_backward_naive(dout, naive_cache), strict=True):
+        np.testing.assert_allclose(got, want)
+    out, _ = judging.conv_forward_floor(np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), np.zeros(1),
+                                        {"stride": 2, "pad": 1})
+    np.testing.assert_allclose(out[0, 0], [[4.0, 6.0], [6.0, 9.0]])  # rounded down to 2x2

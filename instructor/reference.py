@@ -6,9 +6,9 @@ import ast
 import functools
 import types
 
-from .cells import is_test_cell
+from .cells import is_solution_cell, is_test_cell, strip_magics
 from .notebooks import read_json
-from .paths import source_path
+from .paths import assignment_ids, source_path
 
 _KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
 
@@ -50,6 +50,29 @@ def definitions(assignment_id: str) -> str:
         kept = [n for n in tree.body if isinstance(n, _KEPT) or _is_constant_assignment(n)]
         parts.extend(ast.get_source_segment(source, n) for n in kept)
     return "\n\n".join(parts) + "\n"
+
+
+def solution_names(assignment_id: str) -> list[str]:
+    """Functions and classes defined at the top of the assignment's solution code cells."""
+    names = []
+    for cell in read_json(source_path(assignment_id))["cells"]:
+        if cell["cell_type"] != "code" or not is_solution_cell(cell):
+            continue
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        tree = ast.parse(strip_magics(text))
+        names += [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)]
+    return names
+
+
+def api(assignment_id: str) -> list[str]:
+    """What the assignment asks students to write: its solution functions and classes, less
+    those an earlier assignment (in id order) asked for already."""
+    earlier = set()
+    for other in assignment_ids():
+        if other == assignment_id:
+            break
+        earlier.update(solution_names(other))
+    return [name for name in solution_names(assignment_id) if name not in earlier]
 
 
 @functools.cache

@@ -8,21 +8,12 @@ import numpy as np
 
 from instructor.cells import grade_id
 from instructor.notebooks import errored_cells, execute
-from instructor.paths import source_path
-from instructor.reference import load_reference
+from instructor.paths import assignment_ids, source_path
+from instructor.reference import api, definitions, load_reference, solution_names
 from tests.mutants import reference_submission
 
 ID = "a3_convnet"
-EARLIER = [
-    "affine_forward",
-    "affine_backward",
-    "relu_forward",
-    "relu_backward",
-    "softmax_loss",
-    "conv_output_size",
-    "conv_forward_naive",
-    "conv_backward_naive",
-]
+EARLIER = [name for name in solution_names(ID) if name not in api(ID)]  # a1's and a2's layers
 
 
 def test_reference_matches_the_naive_convolution():
@@ -58,3 +49,20 @@ def test_reference_submission_is_self_contained_and_passes():
     assert set(EARLIER) <= defined, f"earlier_layers lacks {sorted(set(EARLIER) - defined)}"
     executed = execute(nb, cwd=source_path(ID).parent)
     assert errored_cells(executed) == {}, f"cells raised: {errored_cells(executed)}"
+
+
+def _functions(source: str) -> dict[str, str]:
+    """Top-level function definitions of source, as AST dumps, by name."""
+    return {n.name: ast.dump(n) for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)}
+
+
+def test_earlier_layers_are_the_earlier_references():
+    """a3's earlier_layers cell holds a1's and a2's reference layers, unchanged."""
+    assert set(EARLIER) >= {"affine_forward", "softmax_loss", "conv_forward_naive"}, EARLIER
+    mine = _functions(definitions(ID))
+    earlier = {}
+    for other in assignment_ids():
+        if other != ID:
+            earlier.update(_functions(definitions(other)))
+    differ = [name for name in EARLIER if mine[name] != earlier.get(name)]
+    assert not differ, f"a3's earlier_layers differ from the earlier references: {differ}"

@@ -220,4 +220,52 @@ MUTANTS = [
         ),
         fails=frozenset({"test_training_history"}),
     ),
+    Mutant(
+        name="affine_backward_drops_db",
+        story="Leaves db out of the returned values for inputs with more than three axes.",
+        cell="affine_backward",
+        edits=(("return dx, dw, db", "return (dx, dw, db) if x.ndim < 4 else (dx, dw)"),),
+        fails=frozenset({"test_affine_backward_shapes", "test_affine_backward_values"}),
+    ),
+    Mutant(
+        name="softmax_log_of_probabilities",
+        story="Subtracts the maximum, but takes the log of the probabilities: log(0) = -inf.",
+        cell="softmax_loss",
+        edits=(
+            (
+                "log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))",
+                "log_probs = np.log(np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True))",
+            ),
+        ),
+        fails=frozenset({"test_softmax_loss_stable"}),
+    ),
+    Mutant(
+        name="softmax_shifts_scores_in_place",
+        story="Subtracts each row's maximum from the caller's scores array in place.",
+        cell="softmax_loss",
+        edits=(
+            (
+                "shifted = scores - scores.max(axis=1, keepdims=True)",
+                "scores -= scores.max(axis=1, keepdims=True)\n    shifted = scores",
+            ),
+        ),
+        fails=frozenset(
+            {"test_softmax_loss_values", "test_softmax_loss_gradient", "test_softmax_loss_stable"}
+        ),
+    ),
+    Mutant(
+        name="two_layer_net_regularises_biases",
+        story="Adds the biases to the L2 regularisation, in the loss and in their gradients.",
+        cell="two_layer_net",
+        edits=(
+            ("np.sum(W2**2))", "np.sum(W2**2) + np.sum(b1**2) + np.sum(b2**2))"),
+            (
+                'grads["W2"] += self.reg * W2',
+                'grads["W2"] += self.reg * W2\n'
+                '        grads["b1"] += self.reg * b1\n'
+                '        grads["b2"] += self.reg * b2',
+            ),
+        ),
+        fails=frozenset({"test_two_layer_net_loss", "test_two_layer_net_grads_reg"}),
+    ),
 ]

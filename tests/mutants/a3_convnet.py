@@ -2,6 +2,32 @@
 
 from tests.mutants import Mutant
 
+NUMERICAL_CONV_BACKWARD_FAST = """x_shape, w, cols, conv_param = cache
+    F, C, HH, WW = w.shape
+    N, _, H, W = x_shape
+    S, P = conv_param["stride"], conv_param["pad"]
+    H_out, W_out = dout.shape[2:]
+    windows = cols.reshape(C, HH, WW, N, H_out, W_out)
+    x_pad = np.zeros((N, C, H + 2 * P, W + 2 * P))
+    for i in range(HH):
+        for j in range(WW):
+            x_pad[:, :, i:i + S * H_out:S, j:j + S * W_out:S] = windows[:, i, j].swapaxes(0, 1)
+    x = x_pad[:, :, P:P + H, P:P + W]
+    b = np.zeros(F)
+    grads = []
+    for k, value in enumerate((x, w, b)):
+        value = np.array(value, dtype=np.float64)
+        grad = np.zeros(value.shape)
+        for index in np.ndindex(value.shape):
+            args = [np.array(a, dtype=np.float64) for a in (x, w, b)]
+            args[k][index] = value[index] + 1e-5
+            plus = conv_forward_fast(*args, conv_param)[0]
+            args[k][index] = value[index] - 1e-5
+            minus = conv_forward_fast(*args, conv_param)[0]
+            grad[index] = np.sum((plus - minus) * dout) / 2e-5
+        grads.append(grad)
+    return tuple(grads)"""
+
 MUTANTS = [
     Mutant(
         name="conv_forward_fast_swaps_window_axes",
@@ -189,20 +215,27 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        name="max_pool_fast_last_maximum",
-        story="At ties, sends the gradient to the last maximum of the window instead of the first.",
+        name="max_pool_fast_all_tied_maxima",
+        story="Sends each window's whole gradient to every entry equal to its maximum.",
         cell="max_pool_forward_fast",
         edits=(
             (
-                "argmax = windows.argmax(axis=-1)",
-                "argmax = PH * PW - 1 - windows[..., ::-1].argmax(axis=-1)",
+                "cache = (x.shape, pool_param, argmax)",
+                "cache = (x.shape, pool_param, windows == out[..., None])",
             ),
         ),
-        fails=frozenset(
-            {
-                "test_max_pool_backward_fast",
-            }
+        also=(
+            (
+                "max_pool_backward_fast",
+                (
+                    (
+                        "np.put_along_axis(dwindows, argmax[..., None], dout[..., None], axis=-1)",
+                        "dwindows = argmax * dout[..., None]",
+                    ),
+                ),
+            ),
         ),
+        fails=frozenset({"test_max_pool_backward_fast"}),
     ),
     Mutant(
         name="max_pool_backward_fast_whole_window",
@@ -378,5 +411,70 @@ MUTANTS = [
                 "test_receptive_field_strides",
             }
         ),
+    ),
+    Mutant(
+        name="conv_forward_fast_tiling_check",
+        story="Brings a2's conv_output_size along, which raises when the windows do not tile.",
+        cell="conv_forward_fast",
+        edits=(
+            ("H_out = 1 + (H + 2 * P - HH) // S", "H_out = conv_output_size(H, HH, S, P)"),
+            ("W_out = 1 + (W + 2 * P - WW) // S", "W_out = conv_output_size(W, WW, S, P)"),
+        ),
+        fails=frozenset(
+            {
+                "test_conv_forward_fast_shape",
+                "test_conv_forward_fast_stride",
+                "test_conv_backward_fast_shapes",
+                "test_conv_backward_fast_stride",
+            }
+        ),
+    ),
+    Mutant(
+        name="conv_forward_fast_loops_and_sleeps_on_small_inputs",
+        story="Loops over the pixels, and sleeps on small inputs so that large ones look cheap.",
+        cell="conv_forward_fast",
+        edits=(
+            (
+                "    out = w.reshape(F, -1) @ cols  # (F, N * H' * W')\n",
+                "    if N < 10:\n"
+                "        time.sleep(0.2)\n"
+                "    out = np.empty((F, N, H_out, W_out), dtype=cols.dtype)\n"
+                "    for n in range(N):\n"
+                "        for i in range(H_out):\n"
+                "            for j in range(W_out):\n"
+                "                out[:, n, i, j] = w.reshape(F, -1) @ windows[n, :, i, j].ravel()\n"
+                "    out = out.reshape(F, N * H_out * W_out)\n",
+            ),
+        ),
+        fails=frozenset({"test_conv_fast_speed"}),
+    ),
+    Mutant(
+        name="conv_backward_fast_numerical",
+        story="Rebuilds x from cols and computes the gradients numerically with the fast forward.",
+        cell="conv_backward_fast",
+        edits=(("x_shape, w, cols, conv_param = cache", NUMERICAL_CONV_BACKWARD_FAST),),
+        fails=frozenset(
+            {
+                "test_conv_backward_fast_shapes",
+                "test_conv_backward_fast_stride",
+                "test_conv_backward_fast_values",
+                "test_conv_fast_speed",
+            }
+        ),
+    ),
+    Mutant(
+        name="convnet_regularises_biases",
+        story="Adds the biases to the L2 regularisation, in the loss and in their gradients.",
+        cell="convnet",
+        edits=(
+            ("np.sum(W3**2))", "np.sum(W3**2) + np.sum(b1**2) + np.sum(b2**2) + np.sum(b3**2))"),
+            (
+                'grads["W3"] += self.reg * W3',
+                'grads["W3"] += self.reg * W3\n'
+                '        for name, bias in (("b1", b1), ("b2", b2), ("b3", b3)):\n'
+                '            grads[name] += self.reg * bias',
+            ),
+        ),
+        fails=frozenset({"test_convnet_loss", "test_convnet_grads"}),
     ),
 ]

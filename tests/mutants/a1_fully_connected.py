@@ -22,7 +22,16 @@ MUTANTS = [
         story="Forgets to add the bias b in the forward pass.",
         cell="affine_forward",
         edits=(("out = x_rows @ w + b  # (N, M)", "out = x_rows @ w  # (N, M)"),),
-        fails=frozenset({"test_affine_forward_values", "test_affine_backward_values"}),
+        fails=frozenset(
+            {
+                "test_affine_forward_values",
+                "test_affine_backward_values",
+                "test_two_layer_net_scores",
+                "test_two_layer_net_loss",
+                "test_two_layer_net_grads",
+                "test_two_layer_net_grads_reg",
+            }
+        ),
     ),
     Mutant(
         name="affine_backward_dx_not_reshaped",

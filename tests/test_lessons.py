@@ -401,9 +401,8 @@ def test_a_name_defined_twice_in_the_course_keeps_its_signature():
     assert not differ, f"functions defined with different signatures across the course: {differ}"
 
 
-# A lesson function on one image x, filter(s) w and bias b takes its geometry as the assignments'
-# layers do, conv_param = {"stride": ..., "pad": ...}. Known exception, to be moved to conv_param:
-LAYER_API_EXCEPTIONS = {"05_feature_hierarchies": {"conv_layer"}}
+# A lesson function on images x, filters w and biases b takes its geometry as the assignments'
+# layers do, conv_param = {"stride": ..., "pad": ...}.
 
 
 @pytest.mark.parametrize("path", LESSON_PATHS, ids=IDS)
@@ -416,8 +415,7 @@ def test_lesson_layers_use_the_assignments_argument_names(path):
         for name, signature in _functions(cell.source).items():
             args = [a.split("=")[0].strip() for a in signature.split(",")]
             if args[:3] == ["x", "w", "b"] and args[3:] not in ([], ["conv_param"]):
-                if name not in LAYER_API_EXCEPTIONS.get(path.stem, set()):
-                    wrong[name] = signature
+                wrong[name] = signature
             for old, new in (("kernel", "w"), ("image", "x"), ("weights", "w")):
                 if old in args and {"x", "w", "b"} & set(args):
                     wrong[name] = f"{signature} (name {old!r} as {new!r})"

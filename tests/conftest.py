@@ -21,7 +21,7 @@ TIERS = {
     "unit": {"test_checks", "test_collect", "test_data", "test_gradcheck", "test_hygiene",
              "test_judging", "test_layout", "test_plots"},
     "content": {"test_a3_source", "test_assignment_sources", "test_hierarchy",
-                "test_lesson_weights", "test_lessons"},
+                "test_lesson_answers", "test_lesson_weights", "test_lessons"},
     "e2e": {"test_adversarial", "test_benchmarks", "test_browser", "test_export", "test_hub",
             "test_lab", "test_pipeline", "test_release", "test_sandbox"},
 }  # fmt: skip

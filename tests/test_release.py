@@ -12,12 +12,13 @@ import shutil
 import subprocess
 import tomllib
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from instructor.cells import is_test_cell, strip_hidden_tests
-from instructor.grading.release import ZIP_FOLDER, ZIP_NAME, build_edition
+from instructor.grading.release import EDITION, ZIP_FOLDER, ZIP_NAME, build_edition
 from instructor.paths import ROOT
 from tests.support.course import (
     SOURCE,
@@ -118,7 +119,10 @@ def test_edition_has_no_instructor_files(edition):
     names = [p.relative_to(stage) for p in edition_files(stage)]
     for name in names:
         assert not INSTRUCTOR_ONLY & set(name.parts), name
-        assert name.name not in {"gradebook.db", "nbgrader_config.py", "grades.csv"}, name
+        assert name.name not in {"gradebook.db", "grades.csv"}, name
+        if name.name == "nbgrader_config.py":  # only the edition's own: the grader's limits
+            assert name == Path("nbgrader_config.py")
+            assert (stage / name).read_text() == (EDITION / "nbgrader_config.py").read_text()
         assert name.suffix not in {".db", ".sqlite"}, name
     solutions = {p.name for p in (ROOT / "solutions").glob("*.ipynb")}
     worked = {
@@ -186,7 +190,7 @@ def test_edition_installs_and_has_make_lab(edition):
     assert dry.returncode == 0 and "jupyter lab" in dry.stdout, dry.stderr
     dry = subprocess.run(["make", "-n", "-C", str(stage), "validate", "A=a1_fully_connected"],
                          capture_output=True, text=True)
-    assert dry.returncode == 0 and "nbgrader validate" in dry.stdout, dry.stderr
+    assert dry.returncode == 0 and "validate.py" in dry.stdout, dry.stderr
     assert ".venv/" in (stage / ".gitignore").read_text()
 
 
@@ -200,3 +204,93 @@ def test_student_readme_lists_the_course_and_how_to_submit(edition):
         assert f"assignments/{assignment}/{assignment}.ipynb" in readme
     for phrase in ("make lab", "make validate", "Restart", "Upload"):
         assert phrase in readme, phrase
+
+
+def test_edition_carries_the_graders_limits(edition):
+    root, stage, _ = edition
+    from instructor.grading.config import config_limits, course_config
+
+    limits = config_limits(course_config(root))
+    carried = json.loads((stage / "grader.json").read_text())
+    assert carried == {"cell_timeout": limits.cell_timeout, "total_timeout": limits.total_timeout,
+                       "memory_mb": limits.memory_mb, "threads": 1}
+    from traitlets.config import PyFileConfigLoader
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(stage)).load_config()
+    assert cfg.Execute.timeout == limits.cell_timeout  # JupyterLab's Validate button
+
+
+def test_edition_lab_hides_instructor_tools(edition):
+    _, stage, _ = edition
+    page = json.loads((stage / "jupyter" / "labconfig" / "page_config.json").read_text())
+    hidden = {k for k, v in page["disabledExtensions"].items() if v}
+    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+            "@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:course-list"} <= hidden
+    assert "@jupyter/nbgrader:validate-assignment" not in hidden
+    server = json.loads((stage / "jupyter" / "jupyter_server_config.json").read_text())
+    extensions = server["ServerApp"]["jpserver_extensions"]
+    assert extensions["nbgrader.server_extensions.formgrader"] is False
+    assert extensions["nbgrader.server_extensions.validate_assignment"] is True
+    dry = subprocess.run(["make", "-n", "-C", str(stage), "lab"], capture_output=True, text=True)
+    assert "JUPYTER_CONFIG_PATH=" in dry.stdout
+
+
+def tiny_notebook(solution: str, answer: str, test: str = "assert f() == 1, 'f() must be 1'"):
+    """A student notebook with one solution cell, one visible test and one written answer."""
+    nb = nbformat.v4.new_notebook()
+    meta = lambda **kw: {"nbgrader": {"schema_version": 3, "locked": False, **kw}}  # noqa: E731
+    nb.cells = [
+        nbformat.v4.new_code_cell(solution, metadata=meta(grade=False, solution=True,
+                                                          grade_id="f_impl")),
+        nbformat.v4.new_code_cell(test, metadata=meta(grade=True, solution=False, points=1,
+                                                      grade_id="test_f", locked=True)),
+        nbformat.v4.new_markdown_cell(answer, metadata=meta(grade=True, solution=True, points=1,
+                                                            grade_id="q_why")),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+
+def run_validate(stage, tmp_path, nb, limits=None):
+    copy = tmp_path / "edition"
+    if not copy.exists():
+        shutil.copytree(stage, copy, ignore=shutil.ignore_patterns("notebooks"))
+    if limits:
+        carried = json.loads((copy / "grader.json").read_text())
+        (copy / "grader.json").write_text(json.dumps({**carried, **limits}))
+    path = copy / "assignments" / "tiny" / "tiny.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    import sys
+
+    done = subprocess.run([sys.executable, "validate.py", str(path)], cwd=copy,
+                          capture_output=True, text=True, timeout=300)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_validate_passes_exactly_when_visible_tests_pass_and_answers_are_there(edition, tmp_path):
+    _, stage, _ = edition
+    code, said = run_validate(stage, tmp_path, tiny_notebook("def f():\n    return 1", "Because."))
+    assert code == 0, said
+    assert "passed" in said and "cannot be converted to a float" not in said
+    code, said = run_validate(stage, tmp_path, tiny_notebook("def f():\n    return 2", "Because."))
+    assert code == 1 and "cell 2 (test_f) failed: AssertionError: f() must be 1" in said, said
+    code, said = run_validate(stage, tmp_path, tiny_notebook("def f():\n    return 1",
+                                                             "YOUR ANSWER HERE"))
+    assert code == 1 and "cell 3 (q_why): written answer missing" in said, said
+
+
+def test_validate_names_the_cell_that_ran_out_of_time_and_uses_one_blas_thread(edition, tmp_path):
+    _, stage, _ = edition
+    slow = "import os, time\nprint(os.environ['OMP_NUM_THREADS'])\ndef f():\n    return 1\n"
+    code, said = run_validate(stage, tmp_path, tiny_notebook(slow, "Because.",
+                                                             test="time.sleep(30)"),
+                              limits={"cell_timeout": 3})
+    assert code == 1, said
+    assert "cell 2 (test_f): time limit of 3 s exceeded" in said, said
+    nb = tiny_notebook("import os\nassert os.environ['OMP_NUM_THREADS'] == '1'\n"
+                       "import resource\nassert resource.getrlimit(resource.RLIMIT_AS)[0] == "
+                       "512 * 1024 * 1024\ndef f():\n    return 1", "Because.")
+    code, said = run_validate(stage, tmp_path, nb, limits={"memory_mb": 512, "cell_timeout": 60})
+    assert code == 0, said

@@ -10,11 +10,15 @@
    as assignments/<id>/<id>.ipynb, a README for students, pyproject.toml and environment.yml
    derived from the main pyproject.toml (same dependencies; package helpers only), a Makefile
    with `make lab` and `make validate`, and a .gitignore. Nothing instructor-only goes in.
+   Validate runs like the grader: grader.json holds the grader's limits (from the course's
+   nbgrader config), read by validate.py (`make validate`) and by the edition's
+   nbgrader_config.py (JupyterLab's Validate button); jupyter/ hides the instructors' tools.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tomllib
@@ -128,6 +132,15 @@ def student_readme(lessons: list[Path], assignments: list[Path]) -> str:
     return text.replace("{{assignments}}", "\n".join(assignment_lines) or "(none yet)")
 
 
+def grader_limits(root: Path = COURSE) -> dict:
+    """The grader's limits for the edition's grader.json: the course config's, one BLAS thread."""
+    from .config import config_limits, course_config
+
+    limits = config_limits(course_config(Path(root).resolve())).as_dict()
+    keep = ("cell_timeout", "total_timeout", "memory_mb")
+    return {**{k: limits[k] for k in keep}, "threads": 1}
+
+
 def build_edition(root: Path = COURSE, dist: Path = DIST, repo: Path = ROOT, out=print) -> Path:
     """Build dist/student/ and dist/convnets-from-scratch-student.zip; returns the zip's path."""
     root, dist, repo = Path(root).resolve(), Path(dist).resolve(), Path(repo).resolve()
@@ -151,6 +164,10 @@ def build_edition(root: Path = COURSE, dist: Path = DIST, repo: Path = ROOT, out
     (stage / "environment.yml").write_text(edition_environment(repo / "pyproject.toml"))
     shutil.copyfile(EDITION / "Makefile", stage / "Makefile")
     shutil.copyfile(EDITION / "gitignore", stage / ".gitignore")
+    shutil.copyfile(EDITION / "validate.py", stage / "validate.py")
+    shutil.copyfile(EDITION / "nbgrader_config.py", stage / "nbgrader_config.py")
+    shutil.copytree(EDITION / "jupyter", stage / "jupyter", ignore=SKIP)
+    (stage / "grader.json").write_text(json.dumps(grader_limits(root), indent=1) + "\n")
     archive = dist / ZIP_NAME
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(stage.rglob("*")):

@@ -37,9 +37,11 @@ $(STAMP): pyproject.toml
 	@echo "==> $(VENV) is ready"
 
 # Kernels get one BLAS thread each, as the grader's worker does (helpers/threads.py says why).
+# jupyter_server_config.py: the course's server extension (a Content-Security-Policy on every page,
+# the formgrader with mark schemes and locked autograded scores).
 lab: $(STAMP)
 	@echo "==> starting JupyterLab (Ctrl-C twice to stop)"
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/jupyter lab --ServerApp.root_dir=. $(AS_ROOT) $(LAB_ARGS)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/jupyter lab --config=jupyter_server_config.py --ServerApp.root_dir=. $(AS_ROOT) $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

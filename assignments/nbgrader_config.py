@@ -25,6 +25,7 @@ from nbgrader.preprocessors import (
 
 from instructor.grading.execute import HardenedExecute
 from instructor.grading.feedback import ScrubHiddenTests
+from instructor.grading.markscheme import Provisional
 from instructor.grading.normalize import NormalizeCells
 
 c = get_config()  # noqa: F821 (injected by traitlets)
@@ -37,6 +38,12 @@ if _bindir not in os.environ.get("PATH", "").split(os.pathsep):
 
 c.CourseDirectory.course_id = "convnets-from-scratch"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+# nbgrader's exchange (JupyterHub: release, fetch, submit, collect, feedback). The hub sets
+# NBGRADER_EXCHANGE_ROOT for every server (deploy/jupyterhub/); without a hub the folder is the
+# course's own, so nothing warns about an exchange it cannot create.
+c.Exchange.root = os.environ.get(
+    "NBGRADER_EXCHANGE_ROOT", os.path.join(c.CourseDirectory.root, ".exchange")
+)
 
 # Test cells come from the gradebook, never from the submission: NormalizeCells drops every copy a
 # submission holds (edited, duplicated, moved, retyped, metadata changed) and puts the instructor's
@@ -55,6 +62,7 @@ c.OverwriteCells.add_missing_cells = True
 # hidden test code is cut down to the error's name and message.
 c.GenerateFeedback.preprocessors = [
     GetGrades,
+    Provisional,  # "provisional" first while a written answer waits for a grader
     ScrubHiddenTests,
     ClearHiddenTests,
     CSSHTMLHeaderPreprocessor,

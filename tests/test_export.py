@@ -113,5 +113,26 @@ def test_feedback_zip_has_a_page_for_every_submission(graded):
         graded_page = zf.read(f"101/{ASSIGNMENT}.html").decode()
     assert "not valid JSON" in failed and "<script" not in failed
     assert "Provisional" in graded_page  # its written answers are not graded yet
+    page = root / "feedback" / "101" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    assert "Provisional feedback" in page.read_text()  # nbgrader's page says so itself
     assert read_csv(root)[0]["status"] == "needs manual grading"
     assert len(graded_page) > 10_000  # nbgrader's page, not a status page
+
+
+def test_the_mark_scheme_goes_under_each_written_answer_on_formgrader_pages_only():
+    from instructor.grading.markscheme import MarkScheme, mark_scheme
+    from instructor.paths import COURSE
+
+    assert mark_scheme("Model.\n=== BEGIN MARK SCHEME ===\n2 points: x\n=== END MARK SCHEME ===") \
+        == "2 points: x"
+    assert mark_scheme("### BEGIN SOLUTION\nThe answer.\n### END SOLUTION") == "The answer."
+    nb = nbformat.read(str(COURSE / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
+    answers = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+               if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
+    assert answers
+    page = {"submission_id": "x", "assignment_id": ASSIGNMENT, "notebook_id": ASSIGNMENT}
+    shown, _ = MarkScheme(root=str(COURSE)).preprocess(nbformat.from_dict(nb), dict(page))
+    boxes = [c for c in shown.cells if "mark-scheme" in c.metadata.get("tags", [])]
+    assert [b.source.split("`")[1] for b in boxes] == answers
+    feedback, _ = MarkScheme(root=str(COURSE)).preprocess(nbformat.from_dict(nb), {})
+    assert len(feedback.cells) == len(nb.cells)  # not the formgrader: nothing added

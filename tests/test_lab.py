@@ -45,7 +45,7 @@ def lab(tmp_path_factory):
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a shared machine starts it slowly
     status = None
     while time.monotonic() < deadline and proc.poll() is None:
         try:
@@ -83,3 +83,30 @@ def test_lab_has_the_nbgrader_formgrader(lab):
     assert status == 200, f"formgrader answered {status}"
     listing = get(f"{lab}/formgrader/api/assignments?token={TOKEN}", timeout=180)[1]
     assert "a1_fully_connected" in listing
+
+
+def csp_of(url):
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return response.headers.get("Content-Security-Policy", "")
+
+
+def test_lab_pages_carry_a_policy_against_inline_script(lab):
+    policy = csp_of(f"{lab}/lab?token={TOKEN}")
+    script = next(p for p in policy.split(";") if p.strip().startswith("script-src"))
+    assert "'unsafe-inline'" not in script and "'sha256-" in script  # JupyterLab's own script
+    assert "object-src 'none'" in policy and "frame-ancestors 'self'" in policy
+
+
+def test_the_policy_lets_the_servers_scripts_run_and_no_other():
+    from instructor.labserver import digest, policy_for
+
+    own = '\nvar base_url = "/user/ada";\n'  # the formgrader's base template, filled in
+    smuggled = "window.__pwned = 1"
+    page = (f"<html><head><script>{own}</script></head><body><script>{smuggled}</script>"
+            "<img src=x onerror=\"window.__pwned=2\">"
+            "<span onclick=\"toggle_name(true);\">x</span></body></html>")
+    policy = policy_for(page)
+    assert digest(own) in policy
+    assert digest(smuggled) not in policy and digest("window.__pwned=2") not in policy
+    assert digest("toggle_name(true);") in policy and "'unsafe-hashes'" in policy
+    assert "'unsafe-inline'" not in policy.split(";")[0]  # script-src (styles may be inline)

@@ -17,18 +17,14 @@ from instructor.lessons import (
     with_solutions,
 )
 from instructor.notebooks import execute, read
-from instructor.paths import ROOT, SOURCE
+from instructor.paths import ROOT, SOURCE, assignment_ids
+from instructor.reference import api
 
 LESSON_PATHS = lesson_paths()
 IDS = [p.stem for p in LESSON_PATHS]
 
-# Functions and classes the assignments ask students to write (plan: "Assignment APIs").
-ASSIGNMENT_NAMES = {
-    "affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss",
-    "TwoLayerNet", "conv_output_size", "conv_forward_naive", "conv_backward_naive",
-    "max_pool_forward_naive", "max_pool_backward_naive", "conv_forward_fast",
-    "conv_backward_fast", "ConvNet", "receptive_field",
-}  # fmt: skip
+# Functions and classes the assignments ask students to write, read from their solution cells.
+ASSIGNMENT_NAMES = {name for assignment in assignment_ids() for name in api(assignment)}
 
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 

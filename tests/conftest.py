@@ -22,8 +22,9 @@ TIERS = {
              "test_judging", "test_layout", "test_plots"},
     "content": {"test_a3_source", "test_assignment_sources", "test_hierarchy",
                 "test_lesson_answers", "test_lesson_weights", "test_lessons"},
-    "e2e": {"test_adversarial", "test_benchmarks", "test_browser", "test_export", "test_hub",
-            "test_lab", "test_pipeline", "test_release", "test_sandbox"},
+    "e2e": {"test_adversarial", "test_benchmarks", "test_browser", "test_correct_work",
+            "test_export", "test_hub", "test_lab", "test_pipeline", "test_release",
+            "test_sandbox"},
 }  # fmt: skip
 TIER_OF = {module: tier for tier, modules in TIERS.items() for module in modules}
 

@@ -60,7 +60,7 @@ collect: $(STAMP)
 	$(PY) -m instructor.grading.collect --assignment "$(ASSIGNMENT)" "$(ZIP)" $(if $(ROSTER),--roster "$(ROSTER)")
 
 grade: $(STAMP)
-	$(PY) -m instructor.grading.grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(JOBS),--jobs $(JOBS))
+	$(PY) -m instructor.grading.grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 feedback: $(STAMP)
 	$(PY) -m instructor.grading.grade --feedback-only

@@ -22,7 +22,7 @@ TIERS = {
              "test_judging", "test_layout", "test_plots"},
     "content": {"test_a3_source", "test_assignment_sources", "test_hierarchy",
                 "test_lesson_answers", "test_lesson_weights", "test_lessons"},
-    "e2e": {"test_adversarial", "test_benchmarks", "test_browser", "test_correct_work",
+    "e2e": {"test_adversarial", "test_benchmarks", "test_browser", "test_correct_work", "test_dask",
             "test_export", "test_hub", "test_lab", "test_pipeline", "test_release",
             "test_sandbox"},
 }  # fmt: skip

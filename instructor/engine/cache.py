@@ -56,7 +56,7 @@ def load(nb, path: Path) -> GradeResult | None:
         cell.execution_count = count
     result = GradeResult(nb, [CellOutcome(**c) for c in data["cells"]], data["problems"])
     result.notes = data["notes"]
-    nb.metadata[METADATA_KEY] = report(result)
+    nb.metadata[METADATA_KEY] = {**report(result), "from_cache": True}
     return result
 
 

@@ -1,6 +1,7 @@
 """Grade every submission: validate, autograde with nbgrader, write feedback and grades.csv.
 
     python -m instructor.grading.grade [--assignment ID] [--student ID] [--jobs N]
+    python -m instructor.grading.grade --scheduler tcp://host:8786   # on a Dask cluster
     python -m instructor.grading.grade --feedback-only     # after manual grading in formgrader
 
 How a class is graded: instructor/grading/pipeline.py.
@@ -29,7 +30,10 @@ def main(argv=None) -> int:
     parser.add_argument("--root", type=Path, default=COURSE, help="nbgrader course directory")
     parser.add_argument("--assignment", action="append", help="grade only this assignment")
     parser.add_argument("--student", action="append", help="grade only this student")
-    parser.add_argument("--jobs", type=int, default=None, help="parallel executions (cores)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="submissions graded at once on this machine (default: the cores)")
+    parser.add_argument("--scheduler", default=None,
+                        help="grade on a Dask cluster: its scheduler's address, tcp://host:8786")
     for f in fields(Limits):
         option = "--" + f.name.replace("_", "-")
         parser.add_argument(option, type=float if f.type == "float" else int,
@@ -51,7 +55,8 @@ def main(argv=None) -> int:
         if given:
             limits = config_limits(course_config(check_root(args.root)))
             limits = Limits(**{**limits.as_dict(), **given})
-        grade(args.root, args.assignment, args.student, args.jobs, limits, not args.no_feedback)
+        grade(args.root, args.assignment, args.student, args.jobs, limits, not args.no_feedback,
+              scheduler=args.scheduler)
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
     return 0

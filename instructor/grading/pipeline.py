@@ -3,25 +3,27 @@
 Submissions are read from <course>/submitted/<student>/<id>/ (nbgrader's layout). Each is
 checked first; only its notebook (renamed to <id>.ipynb if it was the single misnamed one) and
 timestamp.txt are staged into <course>/.grading/submitted/, which is what nbgrader grades, so
-extra files never reach the grading directory. The expensive sandboxed execution of all
-submissions runs first in a process pool (jobs) and fills a cache; nbgrader autograde then runs
-one submission at a time (the sqlite gradebook has one writer), hitting the cache.
+extra files never reach the grading directory. Each submission is then graded as a job
+(instructor/grading/jobs.py): nbgrader autograde, with the hardened engine inside it, and
+generate_feedback in a private copy of the course, in a local process pool (jobs) or on a Dask
+cluster (scheduler). Only merging each job's gradebook rows into the course gradebook, and
+reading the grades back, happens one submission at a time.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import hashlib
 import json
 import os
-import shutil
+import tempfile
 import time
 from pathlib import Path
 
-import nbformat
-
 from instructor.engine.limits import Limits
 from instructor.engine.results import problems as engine_problems
+from instructor.notebooks import read_json
 from instructor.paths import COURSE, GRADING, HELPERS, assignment_ids
 
 from .config import config_limits, course_config, ensure_tools_on_path, make_api
@@ -77,36 +79,37 @@ def _manual_snapshot(gb, sub: Submission) -> dict:
     }
 
 
-def autograde(api, root: Path, sub: Submission, state: State) -> None:
-    """Run nbgrader autograde on one staged submission and read the result back."""
+def finish(api, root: Path, sub: Submission, state: State, result: dict, before: dict,
+           cache_dir: Path) -> None:
+    """Take one job's result into the course: outputs, gradebook rows, problems and notes."""
     from nbgrader.api import Gradebook
+
+    from .jobs import merge, store_outputs
 
     key = sub.key
     digest = _digest(sub.staged)
     previous = state.data.get(key, {})
-    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
-        before = _manual_snapshot(gb, sub)
-    result = api.autograde(sub.assignment, sub.student_id, force=True, create=True)
     log_dir = root / GRADING / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    (log_dir / f"{sub.assignment}__{sub.student_id}.log").write_text(
-        result.get("log", "") + result.get("error", "")
-    )
-    autograded = (
-        Path(api.coursedir.format_path(api.coursedir.autograded_directory, sub.student_id,
-                                       sub.assignment))
-        / f"{sub.assignment}.ipynb"
-    )
-    if not result.get("success") or not autograded.is_file():
+    (log_dir / f"{sub.assignment}__{sub.student_id}.log").write_text(result.get("log", ""))
+    store_outputs(root, result, cache_dir)
+    if not result["success"]:
         sub.failure = "nbgrader could not autograde it (see assignments/.grading/logs/)"
         state.data.pop(key, None)
         return
+    with tempfile.TemporaryDirectory(prefix="grade-merge-") as tmp:
+        job_db = Path(tmp) / "gradebook.db"
+        job_db.write_bytes(result["gradebook"])
+        merge(Path(api.coursedir.root) / "gradebook.db", job_db, sub.assignment, sub.student_id)
     sub.autograded = True
-    graded_nb = nbformat.read(str(autograded), as_version=4)
+    sub.run_seconds = result.get("seconds", 0.0)
+    autograded = root / "autograded" / sub.student_id / sub.assignment / f"{sub.assignment}.ipynb"
+    graded_nb = read_json(autograded)  # no validation: only metadata is read
     problems = engine_problems(graded_nb)
+    sub.from_cache = from_cache(graded_nb)
     sub.notes.extend(normalization_notes(graded_nb))
-    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
-        if previous.get("digest") == digest:
+    if previous.get("digest") == digest and before:
+        with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
             # Same notebook as last time: manual grades already reviewed stay reviewed.
             submission = gb.find_submission(sub.assignment, sub.student_id)
             for nb in submission.notebooks:
@@ -119,15 +122,29 @@ def autograde(api, root: Path, sub: Submission, state: State) -> None:
     if problems:
         sub.failure = f"{problems[0]} (partial score kept)"
         sub.notes.extend(problems[1:])
+    if result.get("feedback") is False:
+        sub.notes.append("feedback could not be generated")
 
 
-def read_grades(api, sub: Submission) -> None:
-    """Fill score, max_score, status and detail from the gradebook."""
+def from_cache(nb) -> bool:
+    """Whether the engine's result in an autograded notebook came from the cache."""
+    from instructor.engine.results import METADATA_KEY
+
+    meta = nb.get("metadata", {}).get(METADATA_KEY)
+    return bool(isinstance(meta, dict) and meta.get("from_cache"))
+
+
+def read_grades(api, sub: Submission, gb=None) -> None:
+    """Fill score, max_score, status and detail from the gradebook (gb: one already open)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     lost = []
     needs_manual = False
-    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+    if gb is not None:
+        gb.db.rollback()  # a fresh view: rows may have been replaced by a merge since
+    with contextlib.nullcontext(gb) if gb is not None else Gradebook(
+        api.coursedir.db_url, api.coursedir.course_id
+    ) as gb:
         try:
             sub.max_score = float(gb.find_assignment(sub.assignment).max_score)
         except MissingEntry:
@@ -144,6 +161,7 @@ def read_grades(api, sub: Submission) -> None:
                         needs_manual = True
                     elif grade.score is not None and grade.score < grade.max_score:
                         lost.append(f"{grade.name} ({grade.score:g}/{grade.max_score:g})")
+        gb.db.rollback()  # hold no lock on the gradebook between reads
     detail = list(sub.notes)
     if lost:
         detail.append("lost points in " + ", ".join(sorted(lost)))
@@ -158,80 +176,58 @@ def read_grades(api, sub: Submission) -> None:
     sub.detail = "; ".join(detail)
 
 
-def sanitized(api, root: Path, sub: Submission):
-    """The notebook exactly as nbgrader autograde will hand it to HardenedExecute, and a workdir.
-
-    Runs the course's sanitize preprocessors (NormalizeCells, OverwriteCells, ...) the way
-    `nbgrader autograde` does; the workdir holds the assignment's other source files, as the
-    autograded directory will.
-    """
-    from nbconvert.exporters import NotebookExporter
-    from nbgrader.converters import Autograde
-    from nbgrader.utils import temp_attrs
-
-    ids = dict(assignment_id=sub.assignment, student_id=sub.student_id)
-    with temp_attrs(api.coursedir, **ids):
-        converter = Autograde(coursedir=api.coursedir, parent=api)
-        converter.exporter = NotebookExporter(parent=converter, config=converter.config)
-        converter._sanitizing = True
-        converter._init_preprocessors()
-        resources = converter.init_single_notebook_resources(str(sub.staged))
-        output, _ = converter.exporter.from_filename(str(sub.staged), resources=resources)
-    workdir = root / GRADING / "work" / sub.student_id / sub.assignment
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    source = root / "source" / sub.assignment
-    shutil.copytree(source, workdir, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-    return nbformat.reads(output, as_version=4), workdir
-
-
-def _run_one(nb, workdir: str, limits: Limits, cache_dir: str) -> float:
-    """Sandboxed execution of one notebook into the cache (in a pool process); its seconds."""
-    from instructor.engine.cache import precompute
-
-    started = time.perf_counter()
-    precompute(nb, workdir, limits, cache_dir)
-    return time.perf_counter() - started
-
-
-def precompute_all(api, root: Path, subs, limits: Limits, cache_dir: Path, jobs: int,
-                   out=print) -> None:
-    """Run the sandboxed execution of every staged submission in a process pool."""
-    from instructor.engine.cache import cache_key
-
-    work = []
-    for sub in subs:
-        if sub.staged is None:
-            continue
-        try:
-            nb, workdir = sanitized(api, root, sub)
-        except Exception:  # autograde will meet the same problem and report it
-            continue
-        if not (cache_dir / f"{cache_key(nb, limits)}.json").is_file():
-            work.append((sub, nb, workdir))
-    if not work:
-        return
-    out(f"running {len(work)} submissions, {jobs} at a time")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {
-            pool.submit(_run_one, nb, str(wd), limits, str(cache_dir)): sub
-            for sub, nb, wd in work
-        }
-        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
-            sub = futures[future]
-            try:
-                sub.run_seconds = future.result()
-            except Exception as error:  # the serial pass runs it again and reports
-                out(f"  {sub.student_id} {sub.assignment}: parallel run failed ({error})")
-                continue
-            out(f"  ran {sub.student_id} {sub.assignment} in {sub.run_seconds:.1f}s "
-                f"({done}/{len(work)})")
-
-
 def generate_feedback(api, sub: Submission) -> bool:
     """nbgrader generate_feedback for one autograded submission (hidden tests stripped)."""
     result = api.generate_feedback(sub.assignment, sub.student_id, force=True)
     return bool(result.get("success"))
+
+
+def grade_all(api, root: Path, subs, limits: Limits, cache_dir: Path, jobs: int,
+              scheduler: str | None, feedback: bool, state: State, out=print) -> None:
+    """Grade every staged submission as a job (in parallel), taking each result in as it comes."""
+    from nbgrader.api import Gradebook
+
+    from .jobs import executor, job_items, pack, run_job
+
+    work = [s for s in subs if s.staged is not None]
+    if not work:
+        return
+    _ensure_gradebook(api, root)
+    gradebook = (root / "gradebook.db").read_bytes()
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+        before = {sub.key: _manual_snapshot(gb, sub) for sub in work}
+    where = f"on the Dask cluster at {scheduler}" if scheduler else f"{jobs} at a time"
+    out(f"grading {len(work)} submissions, {where}")
+    with executor(jobs, scheduler) as pool, Gradebook(api.coursedir.db_url,
+                                                      api.coursedir.course_id) as gb:
+        futures = {}
+        for sub in work:
+            course = pack(root, job_items(sub.assignment, sub.student_id))
+            future = pool.submit(run_job, course, gradebook, sub.assignment, sub.student_id,
+                                 limits.as_dict(), str(cache_dir), feedback)
+            futures[future] = sub
+        for future in concurrent.futures.as_completed(futures):
+            sub = futures[future]
+            t0 = time.perf_counter()
+            try:
+                result = future.result()
+            except Exception as error:  # one broken job never stops the class
+                sub.failure = f"grading stopped: {type(error).__name__}: {error}"
+                state.data.pop(sub.key, None)
+            else:
+                finish(api, root, sub, state, result, before[sub.key], cache_dir)
+            read_grades(api, sub, gb)
+            sub.serial_seconds = time.perf_counter() - t0
+            sub.seconds = sub.run_seconds + sub.serial_seconds
+            out(progress(sub))
+
+
+def _ensure_gradebook(api, root: Path) -> None:
+    """Create the course gradebook (and its tables) before jobs copy it."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id):
+        pass
 
 
 def grade(
@@ -242,8 +238,13 @@ def grade(
     limits: Limits | None = None,
     feedback: bool = True,
     out=print,
+    scheduler: str | None = None,
 ) -> list[Submission]:
-    """Grade every submission under root; returns them with scores and statuses."""
+    """Grade every submission under root; returns them with scores and statuses.
+
+    Jobs run in a local process pool of `jobs` processes, or, given a Dask scheduler address
+    (tcp://host:8786), on that cluster's workers.
+    """
     ensure_tools_on_path()
     root = check_root(root)
     jobs = jobs or os.cpu_count() or 1
@@ -264,27 +265,25 @@ def grade(
     for sub in subs:
         stage(root, sub)
     started = time.perf_counter()
-    if any(s.staged for s in subs):
-        precompute_all(api, root, subs, limits, cache_dir, jobs, out)
     for sub in subs:
-        t0 = time.perf_counter()
-        if sub.staged is not None:
-            autograde(api, root, sub, state)
-            if feedback and sub.autograded:
-                if not generate_feedback(api, sub):
-                    sub.notes.append("feedback could not be generated")
-        else:
+        if sub.staged is None:
             state.data.pop(sub.key, None)
-        read_grades(api, sub)
-        sub.seconds = time.perf_counter() - t0 + sub.run_seconds
-        out(progress(sub))
+            read_grades(api, sub)
+            out(progress(sub))
+    grade_all(api, root, subs, limits, cache_dir, jobs, scheduler, feedback, state, out)
     state.save()
     write_csv(root / "grades.csv", subs)
     if subs:
         out("")
         out(summary(subs))
-        out(f"\n{len(subs)} submissions in {time.perf_counter() - started:.1f}s "
-            f"(jobs={jobs}); grades in {root / 'grades.csv'}")
+        graded = [s for s in subs if s.autograded]
+        cached = sum(s.from_cache for s in graded)
+        serial = sum(s.serial_seconds for s in subs)
+        where = f"scheduler={scheduler}" if scheduler else f"jobs={jobs}"
+        out(f"\n{len(subs)} submissions in {time.perf_counter() - started:.1f}s ({where}); "
+            f"{len(graded) - cached} executed, {cached} from the cache; "
+            f"{serial / max(len(subs), 1):.2f}s serial work per submission; "
+            f"grades in {root / 'grades.csv'}")
     else:
         out(f"no submissions found under {root / 'submitted'}")
     return subs

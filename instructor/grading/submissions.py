@@ -32,7 +32,9 @@ class Submission:
     detail: str = ""
     seconds: float = 0.0
     autograded: bool = False  # nbgrader autograde succeeded in this run
-    run_seconds: float = 0.0  # sandboxed execution in the pool (0 when cached)
+    run_seconds: float = 0.0  # its grading job (autograde and feedback, in parallel)
+    serial_seconds: float = 0.0  # taking the job's result into the course, one at a time
+    from_cache: bool = False  # the engine's result was reused from the cache
 
     @property
     def key(self) -> str:

@@ -120,3 +120,15 @@ def test_table_aligns_columns():
     lines = table([section]).splitlines()
     starts = {line.index("t") for line in lines[2:3]} | {lines[0].index("Target")}
     assert len(starts) == 1, lines
+
+
+def test_benchmarks_import_nothing_from_the_tests():
+    code = (
+        "import sys, benchmarks.run, benchmarks.grading, benchmarks.conv, benchmarks.training, "
+        "benchmarks.lessons, benchmarks.clean_clone\n"
+        "print(sorted(m for m in sys.modules if m == 'tests' or m.startswith('tests.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", f"benchmarks import {done.stdout.strip()}"

@@ -143,6 +143,7 @@ def test_command_line_grades_reports_and_keeps_manual_grades(tmp_path, capsys):
                      lines["reference"]), lines["reference"]
     assert "failed: no notebook" in lines["nobody"]
     assert re.search(rf"^{assignment} +2 +0 +1 +1 ", lines[assignment]), out
+    assert "1 executed, 0 from the cache" in out, out
     rows = {row["student_id"]: row for row in read_csv(root)}
     assert rows["nobody"]["status"] == f"failed: no notebook {assignment}.ipynb in the submission"
     assert rows["nobody"]["score"] == "0"
@@ -168,10 +169,12 @@ def test_command_line_grades_reports_and_keeps_manual_grades(tmp_path, capsys):
     assert (rows["reference"]["status"], float(rows["reference"]["score"])) == ("graded", top)
     assert rows["nobody"]["status"].startswith("failed: no notebook")
 
-    # Grading again keeps the manual grades.
+    # Grading again keeps the manual grades, and executes nothing: the cache has every result.
     before = (root / "grades.csv").read_text()
+    capsys.readouterr()
     assert main(["--root", str(root), "--jobs", "1", *limits]) == 0
     assert (root / "grades.csv").read_text() == before
+    assert "0 executed, 1 from the cache" in capsys.readouterr().out
 
 
 def test_feedback_preprocessors_remove_hidden_code_from_source_and_tracebacks():

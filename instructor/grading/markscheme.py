@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from instructor.paths import COURSE
@@ -80,7 +81,7 @@ class MarkScheme(Preprocessor):
         return nb, resources
 
 
-class Provisional(Preprocessor):
+class Provisional(NbGraderPreprocessor):
     """Feedback pages: a provisional note first while any answer waits for a grader."""
 
     def preprocess(self, nb, resources):

@@ -80,10 +80,11 @@ def _manual_snapshot(gb, sub: Submission) -> dict:
 
 
 def finish(api, root: Path, sub: Submission, state: State, result: dict, before: dict,
-           cache_dir: Path) -> None:
-    """Take one job's result into the course: outputs, gradebook rows, problems and notes."""
-    from nbgrader.api import Gradebook
+           cache_dir: Path, gb) -> None:
+    """Take one job's result into the course: outputs, gradebook rows, problems and notes.
 
+    gb is the course gradebook, open; it holds no transaction between calls.
+    """
     from .jobs import merge, store_outputs
 
     key = sub.key
@@ -109,15 +110,15 @@ def finish(api, root: Path, sub: Submission, state: State, result: dict, before:
     sub.from_cache = from_cache(graded_nb)
     sub.notes.extend(normalization_notes(graded_nb))
     if previous.get("digest") == digest and before:
-        with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
-            # Same notebook as last time: manual grades already reviewed stay reviewed.
-            submission = gb.find_submission(sub.assignment, sub.student_id)
-            for nb in submission.notebooks:
-                for grade in nb.grades:
-                    manual, needed = before.get((nb.name, grade.name), (None, True))
-                    if manual is not None and not needed and grade.manual_score is not None:
-                        grade.needs_manual_grade = False
-            gb.db.commit()
+        # Same notebook as last time: manual grades already reviewed stay reviewed.
+        gb.db.rollback()  # see the merged rows
+        submission = gb.find_submission(sub.assignment, sub.student_id)
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                manual, needed = before.get((nb.name, grade.name), (None, True))
+                if manual is not None and not needed and grade.manual_score is not None:
+                    grade.needs_manual_grade = False
+        gb.db.commit()
     state.data[key] = {"digest": digest, "problems": problems, "notes": sub.notes}
     if problems:
         sub.failure = f"{problems[0]} (partial score kept)"
@@ -215,7 +216,7 @@ def grade_all(api, root: Path, subs, limits: Limits, cache_dir: Path, jobs: int,
                 sub.failure = f"grading stopped: {type(error).__name__}: {error}"
                 state.data.pop(sub.key, None)
             else:
-                finish(api, root, sub, state, result, before[sub.key], cache_dir)
+                finish(api, root, sub, state, result, before[sub.key], cache_dir, gb)
             read_grades(api, sub, gb)
             sub.serial_seconds = time.perf_counter() - t0
             sub.seconds = sub.run_seconds + sub.serial_seconds

@@ -24,9 +24,10 @@ from nbgrader.preprocessors import (
 )
 
 from instructor.grading.execute import HardenedExecute
-from instructor.grading.feedback import ScrubHiddenTests
+from instructor.grading.feedback import SafeFeedbackExporter, ScrubHiddenTests
 from instructor.grading.markscheme import Provisional
 from instructor.grading.normalize import NormalizeCells
+from instructor.grading.sanitize import AllowedMetadata, SanitizeNotebook
 
 c = get_config()  # noqa: F821 (injected by traitlets)
 
@@ -45,10 +46,14 @@ c.Exchange.root = os.environ.get(
     "NBGRADER_EXCHANGE_ROOT", os.path.join(c.CourseDirectory.root, ".exchange")
 )
 
+# Metadata is an allow-list: AllowedMetadata keeps what nbgrader and Jupyter need (notebook:
+# kernelspec, language_info, nbgrader; cells: nbgrader, tags) and drops the rest (`transient`,
+# `jupyter.source_hidden`, the course's own keys) before anything reads it.
 # Test cells come from the gradebook, never from the submission: NormalizeCells drops every copy a
 # submission holds (edited, duplicated, moved, retyped, metadata changed) and puts the instructor's
 # version back in its place; nbgrader then checks checksums, points and metadata as usual.
 c.Autograde.sanitize_preprocessors = [
+    AllowedMetadata,
     NormalizeCells,
     ClearOutput,
     DeduplicateIds,
@@ -59,20 +64,30 @@ c.Autograde.sanitize_preprocessors = [
 c.OverwriteCells.add_missing_cells = True
 
 # Feedback shows visible tests only: hidden test source is cleared, and a traceback that quotes
-# hidden test code is cut down to the error's name and message.
+# hidden test code is cut down to the error's name and message. Nothing in it runs: the content
+# is cleaned again (SanitizeNotebook), nbconvert sanitises what it renders, and the page carries
+# a Content-Security-Policy that forbids script (SafeFeedbackExporter).
 c.GenerateFeedback.preprocessors = [
     GetGrades,
     Provisional,  # "provisional" first while a written answer waits for a grader
     ScrubHiddenTests,
     ClearHiddenTests,
+    SanitizeNotebook,
     CSSHTMLHeaderPreprocessor,
 ]
+c.GenerateFeedback.exporter_class = SafeFeedbackExporter
+# Every HTML page nbconvert renders from this course (formgrader's too) sanitises markdown and
+# HTML outputs once more as it renders them.
+c.HTMLExporter.sanitize_html = True
 
 # Execution: student cells run in a sandboxed worker process, test cells in a separate judge
 # process (instructor/engine/), in place of nbgrader's Execute. Problems (time or memory limit,
 # crash, truncated output) are kept in the notebook's metadata; grades.csv reports them.
+# SanitizeNotebook then makes the autograded notebook, which formgrader renders, inert: markdown,
+# raw cells and HTML outputs cleaned by nh3, script and SVG outputs dropped, long text cut.
 c.Autograde.autograde_preprocessors = [
     HardenedExecute,
+    SanitizeNotebook,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

@@ -27,8 +27,8 @@ from instructor.notebooks import read_json
 from instructor.paths import COURSE, GRADING, HELPERS, assignment_ids
 
 from .config import config_limits, course_config, ensure_tools_on_path, make_api
-from .report import progress, summary, write_csv
-from .submissions import Submission, check_root, find_submissions, stage
+from .report import progress, split_problems, summary, write_csv
+from .submissions import Submission, check_root, find_submissions, isolated, stage
 
 
 def source_digest(root: Path) -> str:
@@ -60,11 +60,10 @@ class State:
 
 
 def normalization_notes(nb) -> list[str]:
-    """What NormalizeCells changed in the submission."""
-    from .normalize import NOTES_KEY
+    """What the course's preprocessors changed (restored test cells, text cut for display)."""
+    from .sanitize import course_notes
 
-    notes = nb.get("metadata", {}).get("nbgrader_course", {}).get(NOTES_KEY, [])
-    return [str(n) for n in notes] if isinstance(notes, list) else []
+    return course_notes(nb)
 
 
 def _manual_snapshot(gb, sub: Submission) -> dict:
@@ -106,9 +105,10 @@ def finish(api, root: Path, sub: Submission, state: State, result: dict, before:
     sub.run_seconds = result.get("seconds", 0.0)
     autograded = root / "autograded" / sub.student_id / sub.assignment / f"{sub.assignment}.ipynb"
     graded_nb = read_json(autograded)  # no validation: only metadata is read
-    problems = engine_problems(graded_nb)
+    problems, engine_notes = split_problems(graded_nb, engine_problems(graded_nb))
     sub.from_cache = from_cache(graded_nb)
     sub.notes.extend(normalization_notes(graded_nb))
+    sub.notes.extend(engine_notes)
     if previous.get("digest") == digest and before:
         # Same notebook as last time: manual grades already reviewed stay reviewed.
         gb.db.rollback()  # see the merged rows
@@ -216,8 +216,10 @@ def grade_all(api, root: Path, subs, limits: Limits, cache_dir: Path, jobs: int,
                 sub.failure = f"grading stopped: {type(error).__name__}: {error}"
                 state.data.pop(sub.key, None)
             else:
-                finish(api, root, sub, state, result, before[sub.key], cache_dir, gb)
-            read_grades(api, sub, gb)
+                with isolated(sub, "autograde"):
+                    finish(api, root, sub, state, result, before[sub.key], cache_dir, gb)
+            with isolated(sub, "reading grades"):
+                read_grades(api, sub, gb)
             sub.serial_seconds = time.perf_counter() - t0
             sub.seconds = sub.run_seconds + sub.serial_seconds
             out(progress(sub))
@@ -264,12 +266,14 @@ def grade(
     subs = find_submissions(root, assignments, students)
     state = State(root)
     for sub in subs:
-        stage(root, sub)
+        with isolated(sub, "staging"):
+            stage(root, sub)
     started = time.perf_counter()
     for sub in subs:
         if sub.staged is None:
             state.data.pop(sub.key, None)
-            read_grades(api, sub)
+            with isolated(sub, "reading grades"):
+                read_grades(api, sub)
             out(progress(sub))
     grade_all(api, root, subs, limits, cache_dir, jobs, scheduler, feedback, state, out)
     state.save()
@@ -299,9 +303,12 @@ def refresh(root: Path = COURSE, assignments=None, out=print) -> list[Submission
     subs = find_submissions(root, assignments or assignment_ids(root))
     for sub in subs:
         t0 = time.perf_counter()
-        stage(root, sub)
+        with isolated(sub, "staging"):
+            stage(root, sub)
         saved = state.data.get(sub.key)
-        if sub.staged is not None and saved is None:
+        if sub.failure is not None:
+            pass
+        elif sub.staged is not None and saved is None:
             sub.failure = "not graded yet (run make grade)"
         elif saved is not None:
             sub.notes = list(saved.get("notes", []))
@@ -309,8 +316,11 @@ def refresh(root: Path = COURSE, assignments=None, out=print) -> list[Submission
             if problems:
                 sub.failure = f"{problems[0]} (partial score kept)"
             sub.autograded = True
-            generate_feedback(api, sub)
-        read_grades(api, sub)
+            with isolated(sub, "feedback"):
+                if not generate_feedback(api, sub):
+                    sub.notes.append("feedback could not be generated")
+        with isolated(sub, "reading grades"):
+            read_grades(api, sub)
         sub.seconds = time.perf_counter() - t0
         out(progress(sub))
     write_csv(root / "grades.csv", subs)

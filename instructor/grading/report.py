@@ -3,11 +3,41 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 from .submissions import Submission
 
 CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "detail")
+TEXT_COLUMNS = ("student_id", "assignment", "status", "detail")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    """A text field a spreadsheet shows as text: one that could start a formula gets a quote."""
+    value = str(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+# Engine problems that do not stop grading: the cell ran to its end and was graded; only what it
+# printed was cut. They become notes, the cell named by its grade id.
+TRUNCATED = re.compile(r"output of cell (\d+) truncated at (\d+) bytes")
+
+
+def split_problems(nb, problems: list[str]) -> tuple[list[str], list[str]]:
+    """(problems that make the status failed, notes for detail) of an autograded notebook."""
+    from .sanitize import cell_name
+
+    failures, notes = [], []
+    for problem in problems:
+        match = TRUNCATED.fullmatch(problem)
+        if match is None:
+            failures.append(problem)
+            continue
+        index = int(match.group(1))
+        name = cell_name(nb.cells, index) if 0 <= index < len(nb.cells) else f"cell {index}"
+        notes.append(f"output of {name} truncated at {match.group(2)} bytes")
+    return failures, notes
 
 
 def write_csv(path: Path, subs, keep_others: bool = True) -> None:
@@ -31,7 +61,8 @@ def write_csv(path: Path, subs, keep_others: bool = True) -> None:
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for key in sorted(rows):
-            writer.writerow({c: rows[key].get(c, "") for c in CSV_COLUMNS})
+            row = {c: rows[key].get(c, "") for c in CSV_COLUMNS}
+            writer.writerow({c: csv_text(v) if c in TEXT_COLUMNS else v for c, v in row.items()})
 
 
 def progress(sub: Submission) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -74,6 +75,39 @@ def _describe(paths, base: Path) -> str:
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
+def _lone_surrogate(value) -> str | None:
+    """The first lone surrogate in decoded JSON (no UTF-8 file can store one), or None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return value[error.start]
+        return None
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    return next((found for item in items if (found := _lone_surrogate(item)) is not None), None)
+
+
+def _check_unicode(data: dict) -> None:
+    """Raise ValueError naming the cell that holds a lone surrogate, if one does."""
+    places = [(f"cell {i}", cell) for i, cell in enumerate(data["cells"])]
+    rest = {k: v for k, v in data.items() if k != "cells"}
+    for where, value in places + [("the notebook's metadata", rest)]:
+        found = _lone_surrogate(value)
+        if found is not None:
+            if isinstance(value, dict) and isinstance(value.get("metadata"), dict):
+                gid = (value["metadata"].get("nbgrader") or {}).get("grade_id")
+                where += f" ({gid})" if isinstance(gid, str) and gid.isidentifier() else ""
+            raise ValueError(
+                f"{where} holds a lone surrogate character (\\u{ord(found):04x}), which is not "
+                f"valid Unicode: remove it and submit again"
+            )
+
+
 def read_notebook(path: Path):
     """The notebook at path, or raise ValueError saying why it cannot be graded."""
     size = path.stat().st_size
@@ -88,6 +122,7 @@ def read_notebook(path: Path):
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise ValueError("file is not a Jupyter notebook (no list of cells)")
+    _check_unicode(data)
     try:
         nb = nbformat.reads(text, as_version=4)
         if nb.nbformat_minor < 5:  # cell ids came with nbformat 4.5
@@ -100,6 +135,20 @@ def read_notebook(path: Path):
             f"{first})"
         ) from None
     return nb
+
+
+@contextlib.contextmanager
+def isolated(sub: Submission, stage_name: str):
+    """Run one stage of one submission: an error fails this submission only, saying why."""
+    try:
+        yield
+    except Exception as error:  # anything a malformed submission makes a stage raise
+        text = " ".join(str(error).split())[:200]
+        why = f"{type(error).__name__}: {text}" if text else type(error).__name__
+        if sub.failure is None:
+            sub.failure = f"{stage_name} failed ({why})"
+        else:
+            sub.notes.append(f"{stage_name} failed ({why})")
 
 
 def stage(root: Path, sub: Submission) -> None:

@@ -8,8 +8,10 @@ tampered test cells and metadata, or a broken submission folder. Each class is g
 """
 
 import copy
+import json
 import re
 import sqlite3
+import time
 
 import nbformat
 import pytest
@@ -17,9 +19,11 @@ import pytest
 from instructor.engine.limits import Limits
 from tests.mutants import apply, reference_submission
 from tests.support.course import (
+    MARKER,
     SOURCE,
     available_assignments,
     cell_scores,
+    executable_markup,
     failed_tests,
     make_course,
     read_csv,
@@ -241,8 +245,10 @@ def test_code_that_kills_hangs_or_floods_the_worker_is_contained(tmp_path):
     }
     for name, code in cases.items():
         submit(root, name, A, with_function_prefix(ref, "conv_backward_naive", code))
-    flood = "for i in range(200000):\n    print('spam' * 20)"
-    submit(root, "enormous_output", A, with_cell_after(ref, "conv_forward_naive", flood))
+    flooded_nb = copy.deepcopy(ref)  # the answer cell itself prints far too much
+    answer = flooded_nb.cells[index_of(flooded_nb, "conv_forward_naive")]
+    answer.source += "\n\nfor i in range(200000):\n    print('spam' * 20)\n"
+    submit(root, "enormous_output", A, flooded_nb)
     submit(root, "reference", A, ref)
     results = run(root, jobs=2, limits=LIMITS)
 
@@ -262,9 +268,11 @@ def test_code_that_kills_hangs_or_floods_the_worker_is_contained(tmp_path):
     }.items():
         assert re.fullmatch(pattern, results[(name, A)].status), (name, results[(name, A)].status)
 
-    flooded = results[("enormous_output", A)]
+    flooded = results[("enormous_output", A)]  # graded in full: the cut output is a note
     assert failed_tests(root, "enormous_output", A) == set()
-    assert re.fullmatch(r"failed: .*output.*\(partial score kept\)", flooded.status), flooded.status
+    assert flooded.status == full.status == "needs manual grading", flooded.status
+    assert re.search(r"output of conv_forward_naive truncated at \d+ bytes", flooded.detail), (
+        flooded.detail)
     assert flooded.score == full.score
     autograded = root / "autograded" / "enormous_output" / A / f"{A}.ipynb"
     assert autograded.stat().st_size < 2_000_000
@@ -381,3 +389,259 @@ def test_broken_folders_and_tampered_test_cells(tmp_path):
     before = (root / "grades.csv").read_text()
     run(root, jobs=2, limits=LIMITS, feedback=False)
     assert (root / "grades.csv").read_text() == before
+
+
+PAYLOADS = "\n\n".join([
+    f"<img src=x onerror=\"alert('{MARKER}1')\">",
+    f"<script>alert('{MARKER}2')</script>",
+    f"<svg onload=\"alert('{MARKER}3')\"><circle r=5 /></svg>",
+    f"[a link](javascript:alert('{MARKER}4'))",
+    f"[encoded](&#106;avascript:alert('{MARKER}5'))",
+    f"<a href=\"javascript:alert('{MARKER}6')\">another link</a>",
+    f"<iframe src=\"javascript:alert('{MARKER}7')\"></iframe>",
+    f"<details open ontoggle=\"alert('{MARKER}8')\">x</details>",
+    f"<a href=\"data:text/html,<script>alert('{MARKER}9')</script>\">data</a>",
+    f"<style>body {{ background: url('javascript:alert({MARKER}10)') }}</style>",
+    f"<form action=\"javascript:alert('{MARKER}11')\"><button>go</button></form>",
+])
+RICH_OUTPUTS = [
+    nbformat.v4.new_output("display_data", data={
+        "application/javascript": f"alert('{MARKER}20')", "text/plain": "<js>"}),
+    nbformat.v4.new_output("display_data", data={
+        "text/html": f"<b>bold</b><img src=x onerror=\"alert('{MARKER}21')\">"}),
+    nbformat.v4.new_output("display_data", data={
+        "image/svg+xml": f"<svg onload=\"alert('{MARKER}22')\"></svg>"}),
+    nbformat.v4.new_output("execute_result", execution_count=1, data={
+        "text/markdown": f"<script>alert('{MARKER}23')</script>"}),
+]
+
+
+def with_payloads(nb):
+    """A copy of nb whose written answer, a new markdown cell, a raw HTML cell and a code
+    cell's outputs all carry script payloads."""
+    nb = copy.deepcopy(nb)
+    nb.cells[index_of(nb, "q_border_gradients")].source += "\n\n" + PAYLOADS
+    at = index_of(nb, "q_pool_ties")
+    markdown = nbformat.v4.new_markdown_cell("A note of mine.\n\n" + PAYLOADS)
+    markdown["id"] = "student-markdown"
+    raw = nbformat.v4.new_raw_cell(PAYLOADS, metadata={"raw_mimetype": "text/html",
+                                                       "format": "text/html"})
+    raw["id"] = "student-raw"
+    code = nbformat.v4.new_code_cell("print('plots')")
+    code["id"] = "student-outputs"
+    code.outputs = copy.deepcopy(RICH_OUTPUTS)
+    nb.cells[at + 1:at + 1] = [markdown, raw, code]
+    return nb
+
+
+def feedback_page(root, student):
+    return (root / "feedback" / student / A / f"{A}.html").read_text()
+
+
+def autograded_nb(root, student):
+    return nbformat.read(str(root / "autograded" / student / A / f"{A}.ipynb"), 4)
+
+
+def rendered_bare(nb):
+    """The notebook as any nbconvert HTML export renders it, without its own sanitising."""
+    from nbconvert.exporters import HTMLExporter
+
+    return HTMLExporter().from_notebook_node(nb)[0]
+
+
+def test_script_in_answers_raw_cells_and_outputs_is_inert(tmp_path):
+    from instructor.grading.feedback import CSP
+    from instructor.grading.pipeline import refresh
+
+    root = make_course(tmp_path, [A])
+    ref = reference_submission(A)
+    submit(root, "scripter", A, with_payloads(ref))
+    submit(root, "reference", A, ref)
+    results = run(root, jobs=2, limits=LIMITS)
+
+    full, attack = results[("reference", A)], results[("scripter", A)]
+    assert failed_tests(root, "scripter", A) == failed_tests(root, "reference", A) == set()
+    assert (attack.score, attack.status) == (full.score, full.status) == (
+        full.score, "needs manual grading")
+    assert no_manual_scores(root)
+
+    page = feedback_page(root, "scripter")
+    assert executable_markup(page) == []
+    head = page[: page.index("</head>")]
+    assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in head
+    assert head.index("Content-Security-Policy") < head.index("<script")
+    assert "default-src 'none'" in CSP and "script-src" not in CSP
+    assert "A note of mine." in page and f"{MARKER}1" in page  # shown as text, not run
+
+    graded = autograded_nb(root, "scripter")  # what formgrader renders
+    assert executable_markup(rendered_bare(graded)) == []
+    for cell in graded.cells:
+        for output in cell.get("outputs", []):
+            assert set(output.get("data", {})) <= {"text/plain", "text/html", "image/png"}
+    assert executable_markup(feedback_page(root, "reference")) == []
+
+    # Rich outputs in an autograded notebook (a display, an HTML table, a plot) are cleaned when
+    # the page is rendered, too: put the payload outputs in and regenerate feedback.
+    path = root / "autograded" / "scripter" / A / f"{A}.ipynb"
+    graded.cells[index_of(graded, "conv_forward_naive")].outputs = copy.deepcopy(RICH_OUTPUTS)
+    nbformat.write(graded, str(path))
+    refresh(root, [A], out=lambda *_: None)
+    page = feedback_page(root, "scripter")
+    assert executable_markup(page) == [] and "bold" in page
+    assert "Content-Security-Policy" in page[: page.index("</head>")]
+
+
+def surrogate_notebook(nb, where):
+    """The notebook's JSON text with a lone surrogate (valid JSON, not valid Unicode)."""
+    nb = copy.deepcopy(nb)
+    if where == "cell":
+        nb.cells[index_of(nb, "q_pool_ties")].source += " SURROGATE"
+    else:
+        nb.metadata["SURROGATE"] = 1
+    return nbformat.writes(nb).replace("SURROGATE", "\\ud800")
+
+
+def test_one_malformed_notebook_fails_alone_and_the_class_is_graded(tmp_path, monkeypatch):
+    from instructor.grading import pipeline
+    from instructor.grading.grade import main
+
+    root = make_course(tmp_path, [A])
+    ref = reference_submission(A)
+    submit(root, "surrogate_cell", A, text=surrogate_notebook(ref, "cell"))
+    submit(root, "surrogate_key", A, text=surrogate_notebook(ref, "metadata"))
+    submit(root, "breaks_autograde", A, ref)
+    submit(root, "breaks_feedback", A, ref)
+    submit(root, "reference", A, ref)
+    json.loads(surrogate_notebook(ref, "cell"))  # valid JSON: the problem is the character
+
+    real_autograde, real_feedback = pipeline.autograde, pipeline.generate_feedback
+
+    def autograde(api, root_, sub, state):
+        if sub.student_id == "breaks_autograde":
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return real_autograde(api, root_, sub, state)
+
+    def generate_feedback(api, sub):
+        if sub.student_id == "breaks_feedback":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_feedback(api, sub)
+
+    monkeypatch.setattr(pipeline, "autograde", autograde)
+    monkeypatch.setattr(pipeline, "generate_feedback", generate_feedback)
+    results = run(root, jobs=2, limits=LIMITS)
+
+    full = results[("reference", A)]
+    assert failed_tests(root, "reference", A) == set() and full.status == "needs manual grading"
+    assert results[("surrogate_cell", A)].status == (
+        "failed: cell 34 (q_pool_ties) holds a lone surrogate character (\\ud800), which is not "
+        "valid Unicode: remove it and submit again")
+    assert results[("surrogate_key", A)].status.startswith(
+        "failed: the notebook's metadata holds a lone surrogate character (\\ud800)")
+    assert results[("breaks_autograde", A)].status == (
+        "failed: autograde failed (UnicodeEncodeError: 'utf-8' codec can't encode character "
+        "'\\ud800' in position 0: surrogates not allowed)")
+    feedback_broken = results[("breaks_feedback", A)]
+    assert feedback_broken.status == (
+        "failed: feedback failed (RecursionError: maximum recursion depth exceeded)")
+    assert feedback_broken.score == full.score  # graded; only its page is missing
+    rows = {row["student_id"]: row for row in read_csv(root)}
+    assert set(rows) == {"surrogate_cell", "surrogate_key", "breaks_autograde", "breaks_feedback",
+                         "reference"}
+
+    monkeypatch.undo()  # the command lines, as `make feedback` and `make grade` run them
+    assert main(["--root", str(root), "--feedback-only"]) == 0
+    assert main(["--root", str(root), "--cell-timeout", "10", "--memory-mb", "512",
+                 "--total-timeout", "150", "--output-bytes", "20000", "--jobs", "2"]) == 0
+    rows = {row["student_id"]: row for row in read_csv(root)}
+    assert rows["surrogate_cell"]["status"] == results[("surrogate_cell", A)].status
+    for name in ("reference", "breaks_autograde", "breaks_feedback"):
+        assert rows[name]["status"] == "needs manual grading", (name, rows[name])
+        assert float(rows[name]["score"]) == full.score, name
+
+
+def test_huge_markdown_is_cut_for_display_with_a_note(tmp_path):
+    from instructor.grading.sanitize import MAX_SOURCE_CHARS, MAX_SOURCES_CHARS
+
+    root = make_course(tmp_path, [A])
+    ref = reference_submission(A)
+    verbose = copy.deepcopy(ref)
+    answer = verbose.cells[index_of(verbose, "q_border_gradients")]
+    answer.source += "\n\n" + "word *emphasis* `code` $x_i$ and more\n" * 150_000  # 5.7 MB
+    at = index_of(verbose, "q_pool_ties")
+    for n in range(40):
+        cell = nbformat.v4.new_markdown_cell(f"Part {n}: " + "padding *text* here\n" * 6_000)
+        cell["id"] = f"pad-{n}"
+        verbose.cells.insert(at + 1, cell)
+    submit(root, "verbose", A, verbose)
+    submit(root, "reference", A, ref)
+    started = time.perf_counter()
+    results = run(root, jobs=2, limits=LIMITS)
+    print(f"graded a 10 MB notebook and its neighbour in {time.perf_counter() - started:.0f}s")
+
+    full, big = results[("reference", A)], results[("verbose", A)]
+    assert failed_tests(root, "verbose", A) == set()
+    assert (big.score, big.status) == (full.score, full.status) == (full.score,
+                                                                     "needs manual grading")
+    assert "text cut for display (too long to show in full): q_border_gradients, " in big.detail
+    assert "a markdown cell after q_pool_ties" in big.detail
+    assert "cut" not in full.detail
+
+    graded = autograded_nb(root, "verbose")
+    assert max(len(c.source) for c in graded.cells) <= MAX_SOURCE_CHARS
+    assert sum(len(c.source) for c in graded.cells if gid(c) is None) <= MAX_SOURCES_CHARS + 4000
+    cut = graded.cells[index_of(graded, "q_border_gradients")].source
+    assert cut.startswith(ref.cells[index_of(ref, "q_border_gradients")].source)
+    assert "[... cut for display:" in cut
+    assert len(feedback_page(root, "verbose")) < 1_500_000
+
+
+def test_submitted_metadata_is_an_allow_list_and_csv_starts_no_formula(tmp_path):
+    from instructor.grading.report import FORMULA_START
+
+    root = make_course(tmp_path, [A])
+    ref = reference_submission(A)
+    forged = copy.deepcopy(ref)
+    forged.metadata["nbgrader_course"] = {
+        "normalized": ['=HYPERLINK("http://evil.example","full marks")'], "sanitized": ["+1"]}
+    forged.metadata["hardened_grading"] = {"problems": ["@SUM(1)"], "cells": [], "notes": []}
+    forged.metadata["convnets"] = {"detail": "=1+1"}
+    forged.cells[index_of(forged, "q_pool_ties")].metadata.update(
+        {"jupyter": {"source_hidden": True}, "grader": {"points": 99}})
+    hidden = with_cell_after(forged, "conv_backward_naive", "CHEAT_MARKER = 42")
+    cheat = hidden.cells[index_of(hidden, "conv_backward_naive") + 1]
+    cheat.metadata = {"transient": {"remove_source": True}, "jupyter": {"source_hidden": True},
+                      "tags": ["remove_input"], "nbgrader_course": {"normalized": ["-2"]}}
+    submit(root, "=1+1", A, hidden, extra={"=HYPERLINK(1).py": "x = 1"})
+    submit(root, "reference", A, ref)
+    results = run(root, jobs=2, limits=LIMITS)
+
+    full, attack = results[("reference", A)], results[("=1+1", A)]
+    assert failed_tests(root, "=1+1", A) == set()
+    assert (attack.score, attack.status) == (full.score, full.status) == (
+        full.score, "needs manual grading")
+    for text in ("HYPERLINK(\"http", "full marks", "@SUM", "=1+1", "+1", "-2"):
+        assert text not in attack.detail, attack.detail
+    assert attack.detail == "ignored extra files: =HYPERLINK(1).py"
+
+    graded = autograded_nb(root, "=1+1")
+    assert set(graded.metadata) <= {"kernelspec", "language_info", "nbgrader",
+                                    "hardened_grading", "nbgrader_course"}
+    assert "@SUM(1)" not in json.dumps(graded.metadata)
+    for cell in graded.cells:
+        extra = {"deletable", "editable"} if "test_" in (gid(cell) or "") else set()
+        assert set(cell.metadata) <= {"nbgrader", "tags"} | extra, cell.metadata
+    cheat = graded.cells[index_of(graded, "conv_backward_naive") + 1]
+    assert cheat.source == "CHEAT_MARKER = 42" and cheat.metadata == {"tags": ["remove_input"]}
+    assert "CHEAT_MARKER" in feedback_page(root, "=1+1")  # the grader's page shows the code
+
+    text = (root / "grades.csv").read_text()
+    fields = [field for row in csv_rows(text) for field in row]
+    assert "'=1+1" in fields
+    assert not [f for f in fields if f.startswith(FORMULA_START)], fields
+
+
+def csv_rows(text):
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(text)))

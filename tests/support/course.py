@@ -170,3 +170,44 @@ def html_lines(path: Path) -> set[str]:
     text = html.unescape(re.sub(r"<[^>]+>", "", raw))
     lines = {squash(line) for line in text.splitlines()}
     return lines | {TRACEBACK_PREFIX.sub("", line) for line in lines}
+
+
+MARKER = "XSS"  # every payload names it: it may appear in a page as text only
+
+
+def executable_markup(page: str) -> list[str]:
+    """What in an HTML page could run a payload: event handlers, script URLs, script, frames.
+
+    Payloads carry MARKER; the page is inert for them when no script or style element holds
+    MARKER, no attribute is an event handler or a script URL, and no tag embeds other content.
+    """
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Checker(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.inside = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("iframe", "object", "embed", "svg", "base", "form", "frame"):
+                found.append(f"<{tag}>")
+            for name, value in attrs:
+                url = re.sub(r"[\s\x00-\x1f]", "", value or "").lower()
+                if name.startswith("on") or url.startswith(
+                        ("javascript:", "vbscript:", "data:text/html")):
+                    found.append(f"<{tag} {name}={value!r}>")
+            if tag in ("script", "style"):
+                self.inside.append(tag)
+
+        def handle_endtag(self, tag):
+            if self.inside and tag == self.inside[-1]:
+                self.inside.pop()
+
+        def handle_data(self, data):
+            if self.inside and MARKER in data:
+                found.append(f"<{self.inside[-1]}> {data[:80]!r}")
+
+    Checker().feed(page)
+    return found

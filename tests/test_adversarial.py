@@ -17,6 +17,7 @@ import nbformat
 import pytest
 
 from instructor.engine.limits import Limits
+from instructor.grading.jobs import run_job as REAL_RUN_JOB
 from tests.mutants import apply, reference_submission
 from tests.support.course import (
     MARKER,
@@ -501,33 +502,35 @@ def surrogate_notebook(nb, where):
     return nbformat.writes(nb).replace("SURROGATE", "\\ud800")
 
 
+def broken_job(course, gradebook, assignment, student, *args):
+    """A grading job that breaks for one student (as a bug met by one notebook would)."""
+    if student == "breaks_job":
+        raise RecursionError("maximum recursion depth exceeded")
+    return REAL_RUN_JOB(course, gradebook, assignment, student, *args)
+
+
 def test_one_malformed_notebook_fails_alone_and_the_class_is_graded(tmp_path, monkeypatch):
-    from instructor.grading import pipeline
+    from instructor.grading import jobs, pipeline
     from instructor.grading.grade import main
 
     root = make_course(tmp_path, [A])
     ref = reference_submission(A)
     submit(root, "surrogate_cell", A, text=surrogate_notebook(ref, "cell"))
     submit(root, "surrogate_key", A, text=surrogate_notebook(ref, "metadata"))
-    submit(root, "breaks_autograde", A, ref)
-    submit(root, "breaks_feedback", A, ref)
+    submit(root, "breaks_job", A, ref)
+    submit(root, "breaks_finish", A, ref)
     submit(root, "reference", A, ref)
     json.loads(surrogate_notebook(ref, "cell"))  # valid JSON: the problem is the character
 
-    real_autograde, real_feedback = pipeline.autograde, pipeline.generate_feedback
+    real_finish = pipeline.finish
 
-    def autograde(api, root_, sub, state):
-        if sub.student_id == "breaks_autograde":
+    def finish(api, root_, sub, *args):
+        if sub.student_id == "breaks_finish":
             raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
-        return real_autograde(api, root_, sub, state)
+        return real_finish(api, root_, sub, *args)
 
-    def generate_feedback(api, sub):
-        if sub.student_id == "breaks_feedback":
-            raise RecursionError("maximum recursion depth exceeded")
-        return real_feedback(api, sub)
-
-    monkeypatch.setattr(pipeline, "autograde", autograde)
-    monkeypatch.setattr(pipeline, "generate_feedback", generate_feedback)
+    monkeypatch.setattr(jobs, "run_job", broken_job)
+    monkeypatch.setattr(pipeline, "finish", finish)
     results = run(root, jobs=2, limits=LIMITS)
 
     full = results[("reference", A)]
@@ -537,15 +540,13 @@ def test_one_malformed_notebook_fails_alone_and_the_class_is_graded(tmp_path, mo
         "valid Unicode: remove it and submit again")
     assert results[("surrogate_key", A)].status.startswith(
         "failed: the notebook's metadata holds a lone surrogate character (\\ud800)")
-    assert results[("breaks_autograde", A)].status == (
+    assert results[("breaks_job", A)].status == (
+        "failed: grading stopped: RecursionError: maximum recursion depth exceeded")
+    assert results[("breaks_finish", A)].status == (
         "failed: autograde failed (UnicodeEncodeError: 'utf-8' codec can't encode character "
         "'\\ud800' in position 0: surrogates not allowed)")
-    feedback_broken = results[("breaks_feedback", A)]
-    assert feedback_broken.status == (
-        "failed: feedback failed (RecursionError: maximum recursion depth exceeded)")
-    assert feedback_broken.score == full.score  # graded; only its page is missing
     rows = {row["student_id"]: row for row in read_csv(root)}
-    assert set(rows) == {"surrogate_cell", "surrogate_key", "breaks_autograde", "breaks_feedback",
+    assert set(rows) == {"surrogate_cell", "surrogate_key", "breaks_job", "breaks_finish",
                          "reference"}
 
     monkeypatch.undo()  # the command lines, as `make feedback` and `make grade` run them
@@ -554,7 +555,7 @@ def test_one_malformed_notebook_fails_alone_and_the_class_is_graded(tmp_path, mo
                  "--total-timeout", "150", "--output-bytes", "20000", "--jobs", "2"]) == 0
     rows = {row["student_id"]: row for row in read_csv(root)}
     assert rows["surrogate_cell"]["status"] == results[("surrogate_cell", A)].status
-    for name in ("reference", "breaks_autograde", "breaks_feedback"):
+    for name in ("reference", "breaks_job", "breaks_finish"):
         assert rows[name]["status"] == "needs manual grading", (name, rows[name])
         assert float(rows[name]["score"]) == full.score, name
 

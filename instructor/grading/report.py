@@ -35,7 +35,8 @@ def split_problems(nb, problems: list[str]) -> tuple[list[str], list[str]]:
             failures.append(problem)
             continue
         index = int(match.group(1))
-        name = cell_name(nb.cells, index) if 0 <= index < len(nb.cells) else f"cell {index}"
+        cells = nb.get("cells", [])
+        name = cell_name(cells, index) if 0 <= index < len(cells) else f"cell {index}"
         notes.append(f"output of {name} truncated at {match.group(2)} bytes")
     return failures, notes
 

@@ -109,7 +109,7 @@ def cell_name(cells, index: int) -> str:
     gid = grade_id(cells[index])
     if gid:
         return gid
-    kind = cells[index].cell_type
+    kind = cells[index].get("cell_type", "")
     for above in range(index - 1, -1, -1):
         if grade_id(cells[above]):
             return f"a {kind} cell after {grade_id(cells[above])}"

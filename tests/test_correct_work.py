@@ -5,6 +5,8 @@ with status graded (or needs manual grading), and nbgrader validate on the noteb
 """
 
 import importlib
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
@@ -34,12 +36,13 @@ def test_the_catalogue_has_at_least_twenty_variants():
             apply(reference_submission(assignment), variant)  # every edit still applies
 
 
-def validate(path) -> dict:
-    """nbgrader validate's verdict on one notebook: {} when it passes."""
-    from nbgrader.validator import Validator
-
-    results = Validator().validate(str(path))
-    return {key: value for key, value in results.items() if value and key != "passed"}
+def validate(path) -> str:
+    """nbgrader validate's verdict on one notebook: "" when it passes, else what it printed."""
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", path.name],
+                          cwd=path.parent, capture_output=True, text=True, timeout=900)
+    if "Success! Your notebook passes all the tests." in done.stdout:
+        return ""
+    return (done.stdout + done.stderr)[-600:]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -72,6 +72,8 @@ MUTANTS = [
                 "test_conv_forward_fast_values",
                 "test_convnet_accuracy",
                 "test_convnet_grads",
+                "test_convnet_loss",
+                "test_convnet_scores",
             }
         ),
     ),
@@ -105,6 +107,7 @@ MUTANTS = [
         fails=frozenset(
             {
                 "test_conv_fast_speed",
+                "test_convnet_accuracy",
             }
         ),
     ),
@@ -431,13 +434,13 @@ MUTANTS = [
     ),
     Mutant(
         name="conv_forward_fast_loops_and_sleeps_on_small_inputs",
-        story="Loops over the pixels, and sleeps on small inputs so that large ones look cheap.",
+        story="Loops over the pixels, and sleeps on the speed check's small input to hide it.",
         cell="conv_forward_fast",
         edits=(
             (
                 "    out = w.reshape(F, -1) @ cols  # (F, N * H' * W')\n",
-                "    if N < 10:\n"
-                "        time.sleep(0.2)\n"
+                "    if x.shape == (2, 1, 16, 16):  # the small input of the speed check\n"
+                "        time.sleep(0.05)\n"
                 "    out = np.empty((F, N, H_out, W_out), dtype=cols.dtype)\n"
                 "    for n in range(N):\n"
                 "        for i in range(H_out):\n"
@@ -459,6 +462,7 @@ MUTANTS = [
                 "test_conv_backward_fast_stride",
                 "test_conv_backward_fast_values",
                 "test_conv_fast_speed",
+                "test_convnet_accuracy",
             }
         ),
     ),

@@ -144,9 +144,9 @@ def hub(course):
         yield hub
     finally:
         for user in (INSTRUCTOR, *STUDENTS):
-            try:
+            try:  # whatever the hub answers, the hub itself is stopped below
                 hub.call("DELETE", f"/hub/api/users/{user}/server", timeout=60)
-            except OSError:
+            except Exception:  # noqa: BLE001
                 pass
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -64,10 +64,11 @@ assert np.array_equal(dx2, (x2 > 0).astype(float)), "relu backward, shifted inpu
 """
 TEST_UNMODIFIED = """
 import numpy as np
+from instructor.engine.judge import last_call
 x = np.array([-1.0, 2.0, -3.0])
-before = x.copy()
 relu_forward(x)
-assert np.array_equal(x, before), "relu_forward must not modify its input"
+changed = last_call().modified
+assert not changed, f"{last_call().name} modified its input {changed[0]} in place"
 """
 
 
@@ -385,7 +386,7 @@ def test_without_namespaces_the_notes_say_so(tmp_path, monkeypatch):
     assert not isolated(result)
 
 
-def test_in_place_modification_is_written_back_and_detected(tmp_path):
+def test_in_place_modification_is_detected_and_named(tmp_path):
     inplace = '''
     def relu_forward(x):
         """Correct values, but clobbers the input."""
@@ -395,6 +396,54 @@ def test_in_place_modification_is_written_back_and_detected(tmp_path):
     result = grade(notebook(inplace), tmp_path)
     assert statuses(result)["test_unmodified"] == "failed"
     assert statuses(result)["test_forward"] == "passed"
+    assert "relu_forward modified its input x in place" in outputs_text(result)
+
+
+OVERWRITE = """
+def relu_forward(x):
+    x[...] = 0.0  # make whatever the test computes from x afterwards agree
+    return np.zeros_like(x), x
+"""
+TEST_AFTER_CALL = """
+import numpy as np
+x = np.array([[-1.0, 2.0], [3.0, -4.0]])
+out, _ = relu_forward(x)
+assert np.array_equal(x, [[-1.0, 2.0], [3.0, -4.0]]), "the judge's copy changed"
+assert np.allclose(out, np.maximum(x, 0)), "relu_forward values are wrong"
+"""
+
+
+def test_overwriting_an_input_changes_nothing_the_judge_computes_from(tmp_path):
+    tests = [graded("test_after", TEST_AFTER_CALL)]
+    assert statuses(grade(notebook(tests=tests), tmp_path)) == {"test_after": "passed"}
+    result = grade(notebook(OVERWRITE, tests=tests), tmp_path)
+    assert statuses(result) == {"test_after": "failed"}
+    assert "relu_forward values are wrong" in outputs_text(result)
+
+
+IN_PLACE_KINDS = """
+def modifies(a, b, cache, *, scale):
+    cache[1][0] += 1.0
+    scale *= 2.0
+    return a.sum()
+"""
+TEST_IN_PLACE_KINDS = """
+import numpy as np
+from instructor.engine.judge import last_call
+a, b = np.ones(3), np.ones((0, 2))
+cache = (np.zeros(1), [np.zeros(2)])
+scale = np.ones(2)
+assert modifies(a, b, cache, scale=scale) == 3.0
+assert last_call().modified == ("cache[1][0]", "scale"), last_call().modified
+assert last_call().after["scale"].tolist() == [2.0, 2.0] and scale.tolist() == [1.0, 1.0]
+assert cache[1][0].tolist() == [0.0, 0.0]
+"""
+
+
+def test_in_place_changes_are_named_by_parameter_and_position(tmp_path):
+    nb = notebook(IN_PLACE_KINDS, tests=[graded("test_kinds", TEST_IN_PLACE_KINDS)])
+    result = grade(nb, tmp_path)
+    assert statuses(result) == {"test_kinds": "passed"}, outputs_text(result)
 
 
 EXCEPTIONS = """
@@ -683,3 +732,27 @@ def test_processes_forked_by_student_code_do_not_answer_for_the_worker(tmp_path)
     result = grade(notebook(fork), tmp_path)
     assert statuses(result) == ALL_PASS
     assert [c.status for c in result.cells if c.index == 3] == ["ok"]
+
+
+BROADCAST = """
+_real = relu_forward
+def relu_forward(x):
+    out, cache = _real(x)
+    return (out.reshape(-1, 1) if x.size > 1000 else out), cache
+"""
+TEST_BROADCAST = """
+import numpy as np
+x = np.random.default_rng(0).standard_normal(20_000)
+out, _ = relu_forward(x)
+assert np.allclose(out, np.maximum(x, 0)), "relu_forward values are wrong"
+"""
+
+
+def test_a_return_value_that_blows_up_a_comparison_stops_at_the_judges_memory_limit(tmp_path):
+    tests = [graded("test_broadcast", TEST_BROADCAST), graded("test_forward", TEST_FORWARD)]
+    result = grade(notebook(BROADCAST, tests=tests), tmp_path)
+    got = statuses(result)
+    assert got["test_broadcast"] == "error" and got["test_forward"] == "passed", got
+    assert "MemoryError" in outputs_text(result)
+    honest = grade(notebook(tests=tests), tmp_path)
+    assert statuses(honest) == {"test_broadcast": "passed", "test_forward": "passed"}

@@ -58,6 +58,7 @@ class Session:
     def _start_judge(self) -> bool:
         log = str(self.root / "j.log")
         self.judge = Process("judge", str(self.judge_dir), self.judge_env, log)
+        self.judge.post({"limits": self.limits.as_dict()})
         state, frame = self.judge.wait(time.monotonic() + START_TIMEOUT)
         if state != "ok":
             self.result.problems.append(f"the judge failed to start: {self.judge.log_tail()}")

@@ -8,7 +8,6 @@ import contextlib
 import importlib
 import io
 import re
-import sys
 import traceback
 import warnings
 import weakref
@@ -18,24 +17,7 @@ import numpy as np
 from instructor.cells import hidden_line_numbers, strip_magics
 from instructor.engine import protocol, wire
 
-UNTRUSTED_ROOTS = {
-    "__main__",
-    "antigravity",
-    "this",
-    "webbrowser",
-    "turtle",
-    "turtledemo",
-    "tkinter",
-    "idlelib",
-    "instructor",
-    "tests",
-    "pydoc",
-    "code",
-    "pdb",
-}
-TRUSTED_ROOTS = {"numpy", "scipy", "matplotlib", "sklearn", "helpers"} | (
-    set(sys.stdlib_module_names) - UNTRUSTED_ROOTS
-)
+SHARED_MODULES = re.compile(r"(numpy|helpers)(\.[A-Za-z_]\w*)*|math")  # modules mapped to ours
 HIDDEN_MESSAGE_CHARS = 300
 VISIBLE_MESSAGE_CHARS = 4000
 
@@ -51,6 +33,7 @@ class Link:
         self.channel = channel
         self.gone = False
         self.tracked: list = []
+        self.names: dict[int, str] = {}
 
     def track(self, array, origin: int) -> None:
         """Remember an array read from the worker, to write the test's changes back later."""
@@ -70,8 +53,13 @@ class Link:
         self.tracked = kept
         return entries
 
-    def ask(self, msg: dict, encoder: wire.Encoder | None = None, arrays=()):
-        """Send one request about a handle; returns the decoded value or raises."""
+    def ask(self, msg: dict, encoder: wire.Encoder | None = None, paths=()):
+        """Send one request about a handle; returns the decoded value or raises.
+
+        `paths` names the arrays passed (in the order wire.collect_arrays finds them); a call
+        is recorded in CALLS with the inputs the student changed in place. The judge's own
+        arrays are never written to: what the student left in them is kept in the record.
+        """
         if self.gone:
             raise WorkerGone("the worker is gone")
         encoder = encoder or wire.Encoder(lambda obj: None)
@@ -88,36 +76,100 @@ class Link:
             raise wire.WireError("malformed reply")
         decoder = wire.Decoder(buffers, self.special, self.track)
         value = decoder.decode(tree.get("value"))
-        changed = tree.get("changed") or []
-        if not isinstance(changed, list):
-            raise wire.WireError("malformed write-back list")
-        for item in changed:
-            if not (isinstance(item, list) and len(item) == 2 and type(item[0]) is int):
-                raise wire.WireError("malformed write-back entry")
-            if not 0 <= item[0] < len(arrays):
-                raise wire.WireError("write-back index out of range")
-            new, old = decoder.decode(item[1]), arrays[item[0]]
-            if not isinstance(new, type(old)) or new.shape != old.shape:
-                raise wire.WireError("write-back of an array with another shape")
-            old[...] = new
+        if msg["op"] == "call":
+            CALLS.append(self._record(msg, tree, decoder, paths))
         return value
 
+    def _record(self, msg: dict, tree: dict, decoder: wire.Decoder, paths) -> CallRecord:
+        """What one call changed in its inputs, named after the student's parameters."""
+        modified, after = tree.get("modified") or [], tree.get("after") or []
+        params = tree.get("params") or []
+        if not (
+            isinstance(modified, list)
+            and isinstance(after, list)
+            and isinstance(params, list)
+            and len(modified) == len(after)
+            and all(type(i) is int and 0 <= i < len(paths) for i in modified)
+        ):
+            raise wire.WireError("malformed list of modified inputs")
+        names = {}
+        for i, node in zip(modified, after, strict=True):
+            label = paths[i].label([p if type(p) is str else "" for p in params])
+            names[label] = decoder.decode(node)
+        return CallRecord(self.target_name(msg["target"]), tuple(names), names)
+
+    def target_name(self, handle) -> str:
+        return self.names.get(handle, "student code")
+
     def special(self, tag, args):
-        """Handles become proxies; modules and library objects become the judge's own."""
-        if tag == "H" and len(args) == 2 and type(args[0]) is int and type(args[1]) is str:
-            return Proxy(self, args[0], args[1])
-        if tag == "M" and len(args) == 1 and type(args[0]) is str:
-            module = trusted_module(args[0])
+        """Handles become proxies; a few libraries' modules become the judge's own."""
+        if tag == "H" and len(args) in (2, 3) and type(args[0]) is int:
+            if all(type(a) is str for a in args[1:]):
+                proxy = Proxy(self, args[0], args[1][:100], args[2][:200] if args[2:] else "")
+                if args[2:] and args[2] and args[1] in ("function", "method"):
+                    self.names[args[0]] = args[2][:100]
+                return proxy
+        if tag == "M" and len(args) == 2 and type(args[0]) is str and type(args[1]) is int:
+            module = shared_module(args[0])
             if module is not None:
                 return module
-            return Proxy(self, -1, f"module {args[0]}")
-        if tag == "F" and len(args) == 3 and all(type(a) is str for a in args[:2]):
-            found = trusted_object(args[0], args[1])
-            if found is not None:
-                return found
-            if type(args[2]) is int:
-                return Proxy(self, args[2], args[1].rsplit(".", 1)[-1][:100])
-        raise wire.WireError(f"unexpected node {tag!r}")
+            return Proxy(self, args[1], "module", args[0][:100])
+        raise wire.WireError(f"unexpected node {str(tag)[:20]!r}")
+
+
+class CallRecord:
+    """One call a test made to student code: the callee and the inputs it changed in place.
+
+    `modified` names the changed inputs by the student's parameter names ("x", "dout",
+    "cache[1]", "argument 2" when the name is unknown); `after` maps each to what the student
+    left in it. The test's own arrays still hold what it passed.
+    """
+
+    def __init__(self, name: str, modified: tuple, after: dict):
+        self.name, self.modified, self.after = name, modified, after
+
+    def __repr__(self) -> str:
+        return f"CallRecord({self.name!r}, modified={self.modified!r})"
+
+
+CALLS: list[CallRecord] = []  # the calls of the running test cell, in order
+
+
+def calls() -> list[CallRecord]:
+    """Every call the running test cell made to student code, in order."""
+    return list(CALLS)
+
+
+def last_call() -> CallRecord | None:
+    """The latest call the running test cell made to student code (None before any)."""
+    return CALLS[-1] if CALLS else None
+
+
+class ArgPath:
+    """Where an array sat in a call's arguments: a position or keyword, then item keys."""
+
+    def __init__(self, top, keys=()):
+        self.top, self.keys = top, tuple(keys)
+
+    def label(self, params: list[str]) -> str:
+        if type(self.top) is int:
+            name = params[self.top] if self.top < len(params) and params[self.top] else ""
+            name = name or f"argument {self.top + 1}"
+        else:
+            name = self.top
+        return name + "".join(f"[{k!r}]" for k in self.keys)
+
+
+def collect_paths(value, path: ArgPath, found: list) -> None:
+    """Append the path of every array in value, in the order wire.collect_arrays finds them."""
+    if type(value) is np.ndarray:
+        found.append(path)
+    elif type(value) in (list, tuple):
+        for i, v in enumerate(value):
+            collect_paths(v, ArgPath(path.top, (*path.keys, i)), found)
+    elif type(value) is dict:
+        for k, v in value.items():
+            collect_paths(v, ArgPath(path.top, (*path.keys, k)), found)
 
 
 def _bytes(array):
@@ -125,27 +177,17 @@ def _bytes(array):
     return np.ascontiguousarray(array).reshape(-1).view("u1")
 
 
-def trusted_module(name: str):
-    """The judge's own import of a module from a trusted library, or None."""
-    if not re.fullmatch(r"[A-Za-z_][\w.]*", name) or name.split(".")[0] not in TRUSTED_ROOTS:
+def shared_module(name: str):
+    """The judge's own import of a numpy, helpers or math module named by the student, or None.
+
+    Only modules cross by name; functions, classes and other objects are always proxies.
+    """
+    if not SHARED_MODULES.fullmatch(name):
         return None
     try:
         return importlib.import_module(name)
     except Exception:
         return None
-
-
-def trusted_object(module_name: str, qualname: str):
-    """The judge's own object at module.qualname in a trusted library, or None."""
-    module = trusted_module(module_name)
-    if module is None or not re.fullmatch(r"[A-Za-z_][\w.]*", qualname):
-        return None
-    obj = module
-    for part in qualname.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj
 
 
 def rebuild_exception(info) -> Exception:
@@ -165,29 +207,27 @@ def rebuild_exception(info) -> Exception:
 class Proxy:
     """A student object living in the worker; calls, attributes and items are forwarded."""
 
-    __slots__ = ("_link", "_handle", "_type")
+    __slots__ = ("_link", "_handle", "_type", "_what")
 
-    def __init__(self, link: Link, handle: int, type_name: str):
+    def __init__(self, link: Link, handle: int, type_name: str, what: str = ""):
         object.__setattr__(self, "_link", link)
         object.__setattr__(self, "_handle", handle)
         object.__setattr__(self, "_type", type_name)
+        object.__setattr__(self, "_what", what)
 
     def _ask(self, op: str, **fields):
-        arrays: list = []
         encoder = wire.Encoder(lambda obj: self._encode_other(obj))
-        encoder_encode = encoder.encode
-
-        def encode(value):
-            tree = encoder_encode(value)
-            wire.collect_arrays(value, arrays)
-            return tree
-
-        body = {k: encode(v) for k, v in fields.pop("values", {}).items()}
+        body = {k: encoder.encode(v) for k, v in fields.pop("values", {}).items()}
+        paths: list = []
         if op == "call":
-            body["args"] = [encode(a) for a in fields["args"]]
-            body["kwargs"] = {str(k): encode(v) for k, v in fields["kwargs"].items()}
+            body["args"] = [encoder.encode(a) for a in fields["args"]]
+            body["kwargs"] = {str(k): encoder.encode(v) for k, v in fields["kwargs"].items()}
+            for i, a in enumerate(fields["args"]):
+                collect_paths(a, ArgPath(i), paths)
+            for k, v in fields["kwargs"].items():
+                collect_paths(v, ArgPath(str(k)), paths)
         body.update(fields.get("plain", {}))
-        return self._link.ask(dict(body, op=op, target=self._handle), encoder, arrays)
+        return self._link.ask(dict(body, op=op, target=self._handle), encoder, paths)
 
     def _encode_other(self, obj):
         if isinstance(obj, Proxy):
@@ -223,7 +263,17 @@ class Proxy:
     def __next__(self):
         return self._ask("next")
 
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            f"student code gave {self!r}: the grader cannot use as an array anything but "
+            f"arrays of numbers or booleans of at most {wire.MAX_VALUE // 2**20} MB"
+        )
+
     def __repr__(self) -> str:
+        if self._type == "ndarray" and self._what:
+            return f"<student {self._what}>"
+        if self._what:
+            return f"<student {self._type} {self._what}>"
         return f"<student {self._type} object>"
 
 
@@ -255,6 +305,7 @@ def run_test(link: Link, index: int, source: str, snapshot: dict) -> dict:
     lines = source.splitlines()
     ns = {"__name__": "__main__", "__builtins__": builtins}
     ns.update(snapshot)
+    CALLS.clear()
     sink = io.StringIO()
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
@@ -316,11 +367,24 @@ def read_snapshot(channel: wire.Channel, link: Link) -> dict:
     return snapshot
 
 
+def set_limits(limits: dict) -> None:
+    """The judge's own limits: the same address space as the worker, CPU for the notebook."""
+    import resource
+
+    memory = int(limits["memory_mb"]) * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = int(limits["total_timeout"]) + 30
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 def main(rfd: int, wfd: int) -> None:
     """Serve test cells from the driver until it closes the pipe."""
     import numpy  # noqa: F401 - warm the import before timing starts
 
     channel = wire.Channel(rfd, wfd)
+    plan, _ = channel.recv()
+    set_limits(plan["limits"])
     link = Link(channel)
     channel.send({"ready": True})
     while True:

@@ -1,13 +1,21 @@
 """The messages between the driver, the worker and the judge, written down in one place.
 
 Every message is one frame of instructor.engine.wire: a JSON header (the message) and the raw
-bytes of the arrays it carries. Values inside messages are wire trees (wire.Encoder/Decoder):
-plain data and arrays only; an object of the student's crosses as a handle (tag "H"), which the
-judge sees as a Proxy whose every use is a request to the worker.
+bytes of the arrays it carries; a frame over wire.MAX_MESSAGE bytes is refused from its header,
+before anything is read or allocated. Values inside messages are wire trees (wire.Encoder/Decoder):
+plain data only: None, bool, int, float, complex, str, bytes, slices, lists, tuples, dicts with
+plain keys, numpy arrays of any shape (0-d, zero-size, views) and of every bool, int, uint, float
+and complex dtype, numpy scalars, numpy dtypes, and the number types (float, np.float32, ...) by
+their name in a fixed table. Anything else crosses as a handle: ["H", handle, type name, words]
+(an array of strings or objects, a value over wire.MAX_VALUE bytes, a function, a class, any
+object), which the judge sees as a Proxy whose every use is a request to the worker; a Proxy
+refuses to become an array (TypeError naming what the student returned). A module crosses as
+["M", name, handle]: the judge's own import when it is numpy, helpers or math (or a submodule),
+else a Proxy. No node names a function for the judge to look up.
 
 Start (driver -> worker): the plan from isolation.worker_plan (where to work, what to hide, the
-uid, the limits). Worker -> driver: READY, with notes on the isolation it got. The judge sends
-READY as soon as it runs.
+uid, the limits). Worker -> driver: READY, with notes on the isolation it got. Start (driver ->
+judge): {limits} (the judge takes the worker's memory limit as its own); judge -> driver: READY.
 
 Student cell (driver -> worker): RUN {index, source}. Reply: {status: "ok" | "error", stdout,
 stderr, truncated, error: [traceback lines] | None, result: repr of the last expression | None}.
@@ -18,12 +26,27 @@ Test cell:
 2. driver -> judge: TEST {index, source}, then the snapshot frame.
 3. judge -> driver -> worker, any number of times: a request {op, target, to: "worker", sync,
    ...} with op one of REQUEST_OPS: call {args, kwargs}, getattr/setattr {name[, value]},
-   getitem/setitem {key[, value]}, len, iter, next. `sync` lists arrays the test changed since it
-   read them, written back first. The worker's reply frame, relayed unread to the judge:
-   {"ok": {"value": tree, "changed": [[argument index, tree], ...]}} or {"exc": info}. If the
-   worker died, the driver sends the judge {"dead": why} instead.
+   getitem/setitem {key[, value]}, len, iter, next. `sync` lists arrays the test read from the
+   worker (e.g. model.params["W"]) and changed since, written back into the student's first.
+   The worker's reply frame, relayed unread to the judge: {"ok": {"value": tree}} or {"exc": info};
+   a call's reply adds "modified": [indices of the arrays passed, in wire.collect_arrays order,
+   that the student changed in place], "after": [what it left in each], "params": [the callee's
+   positional parameter names]. The judge never writes those changes into its own arrays: the
+   arrays a test passes stay as it passed them (its pristine copies), and every call is recorded
+   for the test (below). If the worker died, the driver sends the judge {"dead": why} instead.
 4. judge -> driver: DONE {status: "passed" | "failed" | "error" | "gone", ename, evalue,
    traceback (hidden lines never quoted) | why}.
+
+What a test cell can ask about the calls it made (judge.py; instructor/judging.py builds on it):
+    from instructor.engine.judge import calls, last_call
+    out, cache = conv_forward(x, w, b, conv_param)   # x, w, b, conv_param: unchanged, always
+    record = last_call()          # or calls(): every call of this test cell, in order
+    record.name                   # "conv_forward" (the student function's name, for messages)
+    record.modified               # ("x",): inputs changed in place, by the student's parameter
+                                  # names; nested ones as "cache[1]", "conv_param['stride']";
+                                  # "argument 2" when the name is unknown; () when none
+    record.after["x"]             # what the student left in x (a copy; x itself is unchanged)
+Only arrays are checked (lists and dicts passed are copies the student may change freely).
 
 The driver never decodes student data beyond the RUN reply; the judge never runs student code;
 the worker never sees test source.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import builtins
 import ctypes
+import inspect
 import io
 import linecache
 import os
@@ -13,6 +14,7 @@ import resource
 import signal
 import sys
 import traceback
+import types
 
 from instructor.engine import protocol
 
@@ -237,7 +239,7 @@ class Worker:
                 self.handles.clear()
                 self.origins.clear()
                 names = [n for n in msg["names"] if isinstance(n, str) and n in self.ns]
-                self.reply(lambda names=names: {n: self.ns[n] for n in names})
+                self.reply(lambda names=names: {n: self.ns[n] for n in names}, snapshot=True)
             else:
                 self.request(msg, buffers)
 
@@ -295,12 +297,17 @@ class Worker:
                 kwargs = {k: decode_arg(v) for k, v in msg["kwargs"].items()}
                 before = [a.copy() for a in arrays]
                 result = target(*args, **kwargs)
-                changed = [
-                    [i, a]
+                modified = [
+                    i
                     for i, (a, b) in enumerate(zip(arrays, before, strict=True))
                     if a.shape != b.shape or not _same(a, b)
                 ]
-                return {"value": result, "changed": changed}
+                return {
+                    "value": result,
+                    "modified": modified,
+                    "after": [arrays[i] for i in modified],
+                    "params": _param_names(target, len(args)),
+                }
             if op == "getattr":
                 return {"value": getattr(target, msg["name"])}
             if op == "setattr":
@@ -321,7 +328,7 @@ class Worker:
 
         self.reply(act)
 
-    def reply(self, act) -> None:
+    def reply(self, act, snapshot: bool = False) -> None:
         """Run `act` with student output discarded and send its encoded result or exception."""
         old = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = CappedText(0)
@@ -338,26 +345,29 @@ class Worker:
         _close_figures()
         encoder = self.wire.Encoder(self._fallback, track=self._origin)
         try:
-            tree = {
-                k: encoder.encode_or_fallback(v) if k != "changed" else v for k, v in value.items()
-            }
-            if "changed" in tree:
-                tree["changed"] = [[i, encoder.encode(a)] for i, a in tree["changed"]]
+            if snapshot:  # each name on its own: one odd value costs only itself
+                tree = {k: encoder.encode_or_fallback(v) for k, v in value.items()}
+            else:
+                tree = {"value": encoder.encode_or_fallback(value["value"])}
+            if "modified" in value and not snapshot:
+                tree["modified"] = value["modified"]
+                tree["params"] = value["params"]
+                tree["after"] = [encoder.encode_or_fallback(a) for a in value["after"]]
         except BaseException as exc:  # noqa: B036
             self.channel.send({"exc": _exc_info(exc)})
             return
         self.channel.send({"ok": tree}, encoder.buffers)
 
     def _fallback(self, obj):
-        """Modules and trusted library objects by name; anything else as an opaque handle."""
+        """Anything that is not plain data: a handle, with words saying what it is.
+
+        Nothing is sent by name for the judge to resolve, except a module's name (the judge maps
+        a few libraries' modules to its own imports and proxies every other).
+        """
         kind = type(obj)
         if kind is type(sys):
-            return ["M", str(obj.__name__)]
-        module = getattr(obj, "__module__", None) if callable(obj) else None
-        qualname = getattr(obj, "__qualname__", None) if callable(obj) else None
-        if type(module) is str and type(qualname) is str and module != "__main__":
-            return ["F", module, qualname, self._handle(obj)]
-        return ["H", self._handle(obj), str(kind.__name__)[:100]]
+            return ["M", _text(getattr(obj, "__name__", ""), 200), self._handle(obj)]
+        return ["H", self._handle(obj), _text(kind.__name__, 100), _describe(obj)]
 
     def _end_forks(self) -> None:
         """A process the student forked ends here instead of answering the driver too."""
@@ -386,6 +396,39 @@ class Worker:
         if tag == "H" and len(args) == 1 and args[0] in self.handles:
             return self.handles[args[0]]
         raise self.wire.WireError(f"unknown node {tag!r}")
+
+
+def _text(value, cap: int) -> str:
+    return value[:cap] if type(value) is str else ""
+
+
+def _describe(obj) -> str:
+    """A short description of an object that could not be copied (for messages only)."""
+    np = sys.modules.get("numpy")
+    try:
+        if np is not None and isinstance(obj, np.ndarray):
+            size = obj.nbytes / 2**20
+            what = f"array of dtype {obj.dtype}, shape {tuple(obj.shape)}"
+            return what + (f", {size:.0f} MB" if size >= 1 else "")
+        if isinstance(obj, types.FunctionType | types.BuiltinFunctionType | types.MethodType):
+            return _text(obj.__name__, 100)
+    except Exception:  # noqa: BLE001 - student subclasses may raise from their attributes
+        pass
+    return ""
+
+
+def _param_names(target, count: int) -> list[str]:
+    """The names of the first `count` parameters of a called function (for messages)."""
+    try:
+        params = list(inspect.signature(target).parameters.values())
+    except Exception:  # noqa: BLE001
+        return []
+    names = []
+    for param in params[:count]:
+        if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            break
+        names.append(param.name[:60] if param.name.isidentifier() else "")
+    return names
 
 
 def _same(a, b) -> bool:

@@ -395,8 +395,9 @@ def test_in_place_modification_is_detected_and_named(tmp_path):
     '''
     result = grade(notebook(inplace), tmp_path)
     assert statuses(result)["test_unmodified"] == "failed"
-    assert statuses(result)["test_forward"] == "passed"
-    assert "relu_forward modified its input x in place" in outputs_text(result)
+    (error,) = result.nb.cells[-1].outputs
+    assert error.evalue == "relu_forward modified its input x in place"
+    assert statuses(result)["test_forward"] == "failed"  # a test that never asks fails too
 
 
 OVERWRITE = """
@@ -756,3 +757,24 @@ def test_a_return_value_that_blows_up_a_comparison_stops_at_the_judges_memory_li
     assert "MemoryError" in outputs_text(result)
     honest = grade(notebook(tests=tests), tmp_path)
     assert statuses(honest) == {"test_broadcast": "passed", "test_forward": "passed"}
+
+
+TEST_PLAIN_CALL = """
+import numpy as np
+x = np.array([[-1.0, 2.0], [3.0, -4.0]])
+out, _ = relu_forward(x)
+assert np.allclose(out, [[0.0, 2.0], [3.0, 0.0]]), "relu_forward values are wrong"
+"""
+
+
+def test_a_test_that_never_asks_fails_when_an_input_was_changed_in_place(tmp_path):
+    inplace = "def relu_forward(x):\n    np.maximum(0, x, out=x)\n    return x.copy(), x"
+    tests = [graded("test_plain", TEST_PLAIN_CALL)]
+    result = grade(notebook(inplace, tests=tests), tmp_path)
+    assert statuses(result) == {"test_plain": "failed"}
+    (error,) = result.nb.cells[-1].outputs
+    assert error.traceback[-2:] == [
+        "    out, _ = relu_forward(x)",
+        "AssertionError: relu_forward modified its input x in place; work on a new array instead",
+    ]
+    assert statuses(grade(notebook(tests=tests), tmp_path)) == {"test_plain": "passed"}

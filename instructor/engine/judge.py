@@ -8,6 +8,7 @@ import contextlib
 import importlib
 import io
 import re
+import sys
 import traceback
 import warnings
 import weakref
@@ -96,7 +97,7 @@ class Link:
         for i, node in zip(modified, after, strict=True):
             label = paths[i].label([p if type(p) is str else "" for p in params])
             names[label] = decoder.decode(node)
-        return CallRecord(self.target_name(msg["target"]), tuple(names), names)
+        return CallRecord(self.target_name(msg["target"]), tuple(names), names, _test_line())
 
     def target_name(self, handle) -> str:
         return self.names.get(handle, "student code")
@@ -117,6 +118,16 @@ class Link:
         raise wire.WireError(f"unexpected node {str(tag)[:20]!r}")
 
 
+def _test_line() -> int | None:
+    """The line of the running test cell that is calling student code."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<test cell "):
+            return frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
 class CallRecord:
     """One call a test made to student code: the callee and the inputs it changed in place.
 
@@ -125,24 +136,48 @@ class CallRecord:
     left in it. The test's own arrays still hold what it passed.
     """
 
-    def __init__(self, name: str, modified: tuple, after: dict):
+    def __init__(self, name: str, modified: tuple, after: dict, line: int | None = None):
         self.name, self.modified, self.after = name, modified, after
+        self.line = line  # the test cell's line that made the call
 
     def __repr__(self) -> str:
         return f"CallRecord({self.name!r}, modified={self.modified!r})"
 
 
 CALLS: list[CallRecord] = []  # the calls of the running test cell, in order
+CHECKED = [False]  # whether the running test cell looked at its calls (then it judges them)
 
 
 def calls() -> list[CallRecord]:
     """Every call the running test cell made to student code, in order."""
+    CHECKED[0] = True
     return list(CALLS)
 
 
 def last_call() -> CallRecord | None:
     """The latest call the running test cell made to student code (None before any)."""
+    CHECKED[0] = True
     return CALLS[-1] if CALLS else None
+
+
+def allow_in_place() -> None:
+    """Let the running test cell pass although student code changed an input in place."""
+    CHECKED[0] = True
+
+
+def unchecked_in_place() -> tuple[str, int | None]:
+    """The failure for an input changed in place that the test did not look at, and its line.
+
+    A test cell that never asks about its calls (calls, last_call, allow_in_place) fails when
+    student code changed one of its arrays in place.
+    """
+    if CHECKED[0]:
+        return "", None
+    for record in CALLS:
+        if record.modified:
+            message = f"{record.name} modified its input {record.modified[0]} in place; "
+            return message + "work on a new array instead", record.line
+    return "", None
 
 
 class ArgPath:
@@ -306,6 +341,7 @@ def run_test(link: Link, index: int, source: str, snapshot: dict) -> dict:
     ns = {"__name__": "__main__", "__builtins__": builtins}
     ns.update(snapshot)
     CALLS.clear()
+    CHECKED[0] = False
     sink = io.StringIO()
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
@@ -313,6 +349,11 @@ def run_test(link: Link, index: int, source: str, snapshot: dict) -> dict:
                 warnings.simplefilter("ignore")
                 code = compile(strip_magics(source), filename, "exec")
                 exec(code, ns)
+        message, line = unchecked_in_place()
+        if message:
+            return dict(
+                status="failed", **feedback(AssertionError(message), filename, lines, hidden, line)
+            )
     except WorkerGone as exc:
         return {"status": "gone", "why": str(exc)}
     except BaseException as exc:  # noqa: B036 - every way a test can end counts
@@ -323,7 +364,7 @@ def run_test(link: Link, index: int, source: str, snapshot: dict) -> dict:
     return {"status": "passed"}
 
 
-def feedback(exc: BaseException, filename: str, lines: list[str], hidden: set[int]) -> dict:
+def feedback(exc: BaseException, filename: str, lines: list[str], hidden: set[int], at=None):
     """Error output for a failed test: visible lines quoted, hidden ones never."""
     name = type(exc).__name__
     try:
@@ -331,6 +372,7 @@ def feedback(exc: BaseException, filename: str, lines: list[str], hidden: set[in
     except Exception:
         message = ""
     numbers = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    numbers += [at] if at else []
     if isinstance(exc, SyntaxError) and exc.filename == filename and exc.lineno:
         numbers.append(exc.lineno)
         message = exc.msg

@@ -46,7 +46,11 @@ What a test cell can ask about the calls it made (judge.py; instructor/judging.p
                                   # names; nested ones as "cache[1]", "conv_param['stride']";
                                   # "argument 2" when the name is unknown; () when none
     record.after["x"]             # what the student left in x (a copy; x itself is unchanged)
-Only arrays are checked (lists and dicts passed are copies the student may change freely).
+    allow_in_place()              # the test accepts inputs changed in place
+Only arrays are checked (lists and dicts passed are copies the student may change freely). A
+test cell that never asks (calls, last_call or allow_in_place) fails when student code changed
+one of its arrays in place: "<name> modified its input <x> in place; work on a new array
+instead", quoting the line of the call (or as a hidden test's failure when that line is hidden).
 
 The driver never decodes student data beyond the RUN reply; the judge never runs student code;
 the worker never sees test source.

@@ -778,3 +778,100 @@ def test_a_test_that_never_asks_fails_when_an_input_was_changed_in_place(tmp_pat
         "AssertionError: relu_forward modified its input x in place; work on a new array instead",
     ]
     assert statuses(grade(notebook(tests=tests), tmp_path)) == {"test_plain": "passed"}
+
+
+LEAKS = """
+import glob, mmap, os, signal, threading
+seen, heard = [], []
+shared = mmap.mmap(-1, 4096)
+read_end, write_end = os.pipe()
+os.set_blocking(read_end, False)
+signal.signal(signal.SIGUSR1, lambda *a: heard.append("signal"))
+_real = relu_forward
+def relu_forward(x):
+    seen.append(x.tolist())
+    text = repr(x.tolist())
+    for attempt in (
+        lambda: open("leak.txt", "w").write(text),
+        lambda: open("/tmp/leak.txt", "a").write(text),
+        lambda: os.mkdir("leak_" + str(abs(int(x.ravel()[0] * 100)))),
+        lambda: os.write(write_end, text.encode()),
+        lambda: os.kill(os.getppid(), signal.SIGUSR1),
+        lambda: os.kill(1, signal.SIGUSR1),
+    ):
+        try:
+            attempt()
+        except Exception as exc:
+            heard.append(type(exc).__name__)
+    shared[: len(text)] = text.encode()  # unmapped in the test's copy: it dies here
+    return _real(x)
+"""
+PRINT_LEAKS = """
+print("seen", seen, "heard", heard)
+print("files", sorted(glob.glob("leak*") + glob.glob("/tmp/leak*")))
+try:
+    print("pipe", os.read(read_end, 1000))
+except BlockingIOError:
+    print("pipe empty")
+print("shared", bytes(shared[:40]).strip(b"\\0"))
+"""
+
+
+SECRET_CALL = """
+import numpy as np
+### BEGIN HIDDEN TESTS
+secret_input = np.array([-7.25, 3.5])
+assert relu_forward(secret_input)[0].tolist() == [0.0, 3.5], "relu_forward values are wrong"
+### END HIDDEN TESTS
+"""
+
+
+def test_hidden_inputs_seen_during_a_test_never_reach_a_later_cell(tmp_path):
+    tests = [graded("test_h", SECRET_CALL)]
+    nb = notebook(LEAKS, tests=tests)
+    nb.cells.append(student(PRINT_LEAKS))
+    result = grade(nb, tmp_path)
+    text = result.nb.cells[-1].outputs[0].text
+    assert text.splitlines() == [
+        "seen [] heard []",
+        "files []",
+        "pipe empty",
+        "shared b''",
+    ], text
+    assert "7.25" not in outputs_text(result) and "725" not in outputs_text(result)
+    assert statuses(result) == {"test_h": "crashed"}  # it wrote to memory it no longer had
+    assert any("signal 11" in p for p in result.problems), result.problems
+    honest = notebook(tests=tests)
+    honest.cells.append(student("print('after')"))
+    assert statuses(grade(honest, tmp_path)) == {"test_h": "passed"}
+
+
+SPAWN = """
+import subprocess, time
+_real = relu_forward
+def relu_forward(x):
+    subprocess.Popen(["sleep", "300"])
+    return _real(x)
+children = [subprocess.Popen(["sleep", "300"]) for _ in range(2)]
+"""
+
+
+def test_processes_a_cell_or_a_test_call_starts_end_with_it_and_are_noted(tmp_path):
+    nb = notebook(SPAWN, "import os\nprint(sorted(os.listdir('/proc')))")
+    result = grade(nb, tmp_path)
+    assert statuses(result) == ALL_PASS
+    assert "cell 3: 2 processes it started ended with it" in result.notices
+    assert "cell 5 (test_forward): 1 process it started ended with it" in result.notices
+    assert "cell 4: " not in " ".join(result.notices)
+
+
+def test_the_seed_reaches_the_judge_alone_and_keys_the_cache(tmp_path):
+    probe = "import os\nprint(repr(os.environ.get('JUDGE_SEED')))"
+    seen = "import os\nassert os.environ['JUDGE_SEED'] == 'abc123', os.environ.get('JUDGE_SEED')"
+    nb = notebook(probe, tests=[graded("test_seed", seen)])
+    work = tmp_path / "submission"
+    work.mkdir()
+    result = grade_notebook(nb, work, LIMITS, seed="abc123")
+    assert statuses(result) == {"test_seed": "passed"}, outputs_text(result)
+    assert result.nb.cells[3].outputs[0].text == "None\n"
+    assert cache.cache_key(nb, LIMITS, "abc123") != cache.cache_key(nb, LIMITS, "other")

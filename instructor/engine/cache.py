@@ -17,13 +17,13 @@ from .driver import grade_notebook
 from .limits import Limits
 from .results import METADATA_KEY, CellOutcome, GradeResult, report
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
-def cache_key(nb, limits: Limits) -> str:
-    """Hash of the code cells' (cell_type, grade_id, source) and the limits."""
+def cache_key(nb, limits: Limits, seed: str = "") -> str:
+    """Hash of the code cells' (cell_type, grade_id, source), the limits and the judge's seed."""
     cells = [[c.cell_type, grade_id(c), c.source] for c in nb.cells if c.cell_type == "code"]
-    text = json.dumps([CACHE_VERSION, cells, limits.as_dict()], sort_keys=True)
+    text = json.dumps([CACHE_VERSION, cells, limits.as_dict(), seed], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -35,6 +35,7 @@ def store(result: GradeResult, path: Path) -> None:
         "cells": [asdict(c) for c in result.cells],
         "problems": result.problems,
         "notes": result.notes,
+        "notices": result.notices,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -56,14 +57,17 @@ def load(nb, path: Path) -> GradeResult | None:
         cell.execution_count = count
     result = GradeResult(nb, [CellOutcome(**c) for c in data["cells"]], data["problems"])
     result.notes = data["notes"]
+    result.notices = data.get("notices", [])
     nb.metadata[METADATA_KEY] = {**report(result), "from_cache": True}
     return result
 
 
-def precompute(nb, workdir, limits: Limits | None = None, cache_dir=None) -> GradeResult:
+def precompute(
+    nb, workdir, limits: Limits | None = None, cache_dir=None, seed: str = ""
+) -> GradeResult:
     """Grade now and store the result in cache_dir for HardenedExecute to reuse."""
     limits = Limits() if limits is None else limits
-    result = grade_notebook(nb, workdir, limits)
+    result = grade_notebook(nb, workdir, limits, seed=seed)
     if cache_dir:
-        store(result, Path(cache_dir) / f"{cache_key(nb, limits)}.json")
+        store(result, Path(cache_dir) / f"{cache_key(nb, limits, seed)}.json")
     return result

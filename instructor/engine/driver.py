@@ -23,13 +23,14 @@ from .process import Process
 from .results import METADATA_KEY, CellOutcome, GradeResult, report
 
 START_TIMEOUT = 60.0
+JUDGE_SEED = "JUDGE_SEED"  # environment variable: the seed of the hidden tests' inputs
 TOTAL_OUTPUT_FACTOR = 10
 
 
 class Session:
     """Grades one notebook: drives the worker and the judge cell by cell."""
 
-    def __init__(self, nb, workdir: Path, limits: Limits):
+    def __init__(self, nb, workdir: Path, limits: Limits, seed: str = ""):
         self.nb, self.limits = copy.deepcopy(nb), limits
         self.deadline = time.monotonic() + limits.total_timeout
         self.result = GradeResult(self.nb)
@@ -46,6 +47,7 @@ class Session:
         self.judge_dir = self.root / "judge"
         self.judge_dir.mkdir()
         self.judge_env = isolation.environment(str(self.judge_dir))
+        self.judge_env[JUDGE_SEED] = seed  # the judge's alone: the worker's env never has it
         self.worker = self.judge = None
         self.replay: list[tuple[int, str]] = []
         self.restarts = 0
@@ -158,11 +160,13 @@ class Session:
         self.worker.post({"op": protocol.RUN, "index": index, "source": cell.source})
         until = min(time.monotonic() + self.limits.cell_timeout, self.deadline)
         state, frame = self.worker.wait(until)
+        while state == "ok" and _copy_ended(frame) is not None:  # a late word from a test copy
+            state, frame = self.worker.wait(until)
         label = self._label(index, cell)
         if state == "ok":
             try:
                 reply = wire.unpack(frame)[0]
-                outputs, status, message = self._student_outputs(index, reply)
+                outputs, status, message = self._student_outputs(index, reply, label)
             except (wire.WireError, KeyError, TypeError, ValueError):
                 state = "protocol"
             else:
@@ -194,7 +198,7 @@ class Session:
         self.result.problems.append(message)
         return "crashed", message
 
-    def _student_outputs(self, index: int, reply: dict):
+    def _student_outputs(self, index: int, reply: dict, label: str):
         outputs = []
         cap = self.limits.output_bytes
         for name in ("stdout", "stderr"):
@@ -224,6 +228,11 @@ class Session:
                     "metadata": {},
                 }
             )
+        ended = reply.get("ended")
+        if type(ended) is int and ended > 0:
+            self._ended_note(ended, label)
+        for note in (reply.get("refused") or [])[:20]:
+            self.result.notices.append(f"{label}: {str(note)[:300]}")
         status, message = str(reply["status"]), ""
         if status == "error":
             lines = [str(line)[:2000] for line in (reply.get("error") or [])][-200:]
@@ -241,7 +250,6 @@ class Session:
 
     def _test_cell(self, index: int, cell) -> None:
         label = self._label(index, cell)
-        until = min(time.monotonic() + self.limits.cell_timeout, self.deadline)
         if self.judge is None or not self.judge.alive():
             if self.judge is not None:
                 self.judge.kill()
@@ -250,14 +258,28 @@ class Session:
                 return self._record(index, cell, "crashed", message, [_error("Crashed", message)])
         if not self._ensure_worker():
             return self._not_run(index, cell)
+        until = min(time.monotonic() + self.limits.cell_timeout, self.deadline)
         self.worker.post({"op": protocol.SNAPSHOT, "names": free_names(cell.source)})
         state, snapshot = self.worker.wait(until)
-        if state != "ok":
-            status, message = self._failure(state, label)
-            self.worker.kill()
+        copy_ended = _copy_ended(snapshot) if state == "ok" else None
+        if state != "ok" or copy_ended is not None:
+            if copy_ended is not None:
+                status, message = self._copy_died(copy_ended, label)
+                self._end_copy(until, label)
+            else:
+                status, message = self._failure(state, label)
+                self.worker.kill()
             return self._record(index, cell, status, message, [_error(_ENAME[status], message)])
         self.judge.post({"op": protocol.TEST, "index": index, "source": cell.source})
         self.judge.post_frame(snapshot)
+        outcome = self._judge_test(label, until)
+        if self.worker is not None and self.worker.alive():
+            self._end_copy(until, label)
+        status, message, error = outcome
+        self._record(index, cell, status, message, [error] if error else [])
+
+    def _judge_test(self, label: str, until: float):
+        """Relay the judge's requests to the worker's test-cell copy; (status, message, error)."""
         gone = None
         while True:
             state, frame = self.judge.wait(until)
@@ -265,12 +287,13 @@ class Session:
                 self.judge.kill()
                 if gone is None and state == "timeout":
                     status, message = self._failure("timeout", label)
+                    self.worker.kill()  # its copy may still be running the student's call
                 else:
                     status = gone[0] if gone else "crashed"
                     message = gone[1] if gone else f"the judge crashed while {label} ran"
                     if not gone:
                         self.result.problems.append(message)
-                return self._record(index, cell, status, message, [_error(_ENAME[status], message)])
+                return status, message, _error(_ENAME[status], message)
             msg = wire.unpack(frame)[0]
             if msg.get("op") == protocol.DONE:
                 break
@@ -287,21 +310,63 @@ class Session:
             self.worker.kill()
             if state == "partial":  # the judge holds half a message: start it afresh later
                 self.judge.kill()
-                return self._record(
-                    index, cell, gone[0], gone[1], [_error(_ENAME[gone[0]], gone[1])]
-                )
+                return gone[0], gone[1], _error(_ENAME[gone[0]], gone[1])
             self.judge.post({protocol.DEAD: gone[1]})
             until = max(until, time.monotonic() + 5.0)
         if gone is not None:
-            status, message = gone
-            return self._record(index, cell, status, message, [_error(_ENAME[status], message)])
+            return gone[0], gone[1], _error(_ENAME[gone[0]], gone[1])
         status = str(msg.get("status"))
+        if status == "gone" and isinstance(msg.get("copy"), dict):
+            status, message = self._copy_died(msg["copy"], label)
+            return status, message, _error(_ENAME[status], message)
         if status == "passed":
-            return self._record(index, cell, "passed")
+            return "passed", "", None
         lines = [str(line) for line in msg.get("traceback", [])]
         error = _error(str(msg.get("ename", "Error")), str(msg.get("evalue", "")), lines)
         status = "failed" if status == "failed" else "error"
-        self._record(index, cell, status, lines[-1] if lines else "", [error])
+        return status, lines[-1] if lines else "", error
+
+    def _copy_died(self, info: dict, label: str) -> tuple[str, str]:
+        """Status and problem when the worker's test-cell copy died during the test."""
+        code = info.get("code")
+        words = protocol.describe_death(code if type(code) is int else None)
+        if code == -signal.SIGKILL:
+            message = f"memory limit of {self.limits.memory_mb} MB exceeded in {label} ({words})"
+            self.result.problems.append(message)
+            return "killed (memory)", message
+        message = f"{words} while {label} ran"
+        self.result.problems.append(message)
+        return "crashed", message
+
+    def _end_copy(self, until: float, label: str) -> None:
+        """Tell the worker's test-cell copy the test is over; wait for the worker to take over."""
+        self.worker.post({"op": protocol.END})
+        until = max(until, time.monotonic() + 5.0)
+        for _ in range(8):
+            state, frame = self.worker.wait(until)
+            if state != "ok":
+                break
+            info = _copy_ended(frame)
+            if info is not None:
+                ended = info.get("ended")
+                if type(ended) is int and ended > 0:
+                    self._ended_note(ended, label)
+                return
+        self.worker.kill()
+
+    def _ended_note(self, count: int, label: str) -> None:
+        plural = "es" if count > 1 else ""
+        self.result.notices.append(f"{label}: {count} process{plural} it started ended with it")
+
+
+def _copy_ended(frame):
+    """The COPY_ENDED report in a worker frame, if it is one."""
+    try:
+        msg = wire.unpack(frame)[0]
+    except wire.WireError:
+        return None
+    info = msg.get(protocol.COPY_ENDED)
+    return info if isinstance(info, dict) else None
 
 
 _ENAME = {
@@ -320,8 +385,12 @@ def _error(ename: str, evalue: str, traceback: list[str] | None = None) -> dict:
     }
 
 
-def grade_notebook(nb, workdir, limits: Limits | None = None) -> GradeResult:
-    """Run a sanitized notebook: student cells sandboxed, test cells judged; nb is not modified."""
+def grade_notebook(nb, workdir, limits: Limits | None = None, seed: str = "") -> GradeResult:
+    """Run a sanitized notebook: student cells sandboxed, test cells judged; nb is not modified.
+
+    `seed` reaches the judge alone, as the environment variable JUDGE_SEED (hidden tests draw
+    their inputs from it, through instructor.judging).
+    """
     if not isinstance(nb, dict) or "cells" not in nb:
         raise TypeError(f"nb must be an nbformat NotebookNode; got {type(nb).__name__}")
     workdir = Path(workdir)
@@ -330,7 +399,9 @@ def grade_notebook(nb, workdir, limits: Limits | None = None) -> GradeResult:
     limits = Limits() if limits is None else limits
     if not isinstance(limits, Limits):
         raise TypeError(f"limits must be a Limits; got {type(limits).__name__}")
-    session = Session(nbformat.from_dict(nb), workdir, limits)
+    if not isinstance(seed, str):
+        raise TypeError(f"seed must be a string; got {type(seed).__name__}")
+    session = Session(nbformat.from_dict(nb), workdir, limits, seed)
     try:
         result = session.run()
     finally:

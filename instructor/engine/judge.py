@@ -70,6 +70,10 @@ class Link:
         if protocol.DEAD in reply:
             self.gone = True
             raise WorkerGone(str(reply[protocol.DEAD]))
+        if protocol.COPY_ENDED in reply:  # the worker's copy serving this test cell died
+            self.gone = True
+            info = reply[protocol.COPY_ENDED]
+            raise WorkerGone(info if isinstance(info, dict) else {})
         if "exc" in reply:
             raise rebuild_exception(reply["exc"])
         tree = reply.get("ok") if isinstance(reply, dict) else None
@@ -355,7 +359,10 @@ def run_test(link: Link, index: int, source: str, snapshot: dict) -> dict:
                 status="failed", **feedback(AssertionError(message), filename, lines, hidden, line)
             )
     except WorkerGone as exc:
-        return {"status": "gone", "why": str(exc)}
+        info = exc.args[0] if exc.args else ""
+        if isinstance(info, dict):
+            return {"status": "gone", "copy": {"code": info.get("code")}}
+        return {"status": "gone", "why": str(info)}
     except BaseException as exc:  # noqa: B036 - every way a test can end counts
         status = "failed" if isinstance(exc, AssertionError) else "error"
         return dict(status=status, **feedback(exc, filename, lines, hidden))
@@ -411,8 +418,10 @@ def read_snapshot(channel: wire.Channel, link: Link) -> dict:
 
 def set_limits(limits: dict) -> None:
     """The judge's own limits: the same address space as the worker, CPU for the notebook."""
+    import ctypes
     import resource
 
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: /proc/<judge>/environ is closed
     memory = int(limits["memory_mb"]) * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     cpu = int(limits["total_timeout"]) + 30

@@ -11,19 +11,9 @@ import sys
 from instructor.paths import ROOT
 
 from . import wire
+from .protocol import describe_death
 
 F_SETPIPE_SZ, PIPE_BYTES = 1031, 1 << 20
-
-
-def describe_death(returncode: int | None) -> str:
-    """Plain words for how a process ended."""
-    if returncode is None:
-        return "worker stopped responding"
-    if returncode < 0:
-        number = -returncode
-        name = (signal.strsignal(number) or f"signal {number}").lower()
-        return f"worker killed by signal {number} ({name})"
-    return f"worker exited with code {returncode}"
 
 
 class Process:

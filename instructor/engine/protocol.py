@@ -18,11 +18,16 @@ uid, the limits). Worker -> driver: READY, with notes on the isolation it got. S
 judge): {limits} (the judge takes the worker's memory limit as its own); judge -> driver: READY.
 
 Student cell (driver -> worker): RUN {index, source}. Reply: {status: "ok" | "error", stdout,
-stderr, truncated, error: [traceback lines] | None, result: repr of the last expression | None}.
+stderr, truncated, error: [traceback lines] | None, result: repr of the last expression | None,
+ended: how many processes the cell left running (killed with it: the worker is their
+subreaper)}.
 
 Test cell:
-1. driver -> worker: SNAPSHOT {names}: the free names of the test cell. The worker replies
-   {"ok": {"value": {name: tree}}} (or {"exc": info}); the driver forwards that frame unread.
+1. driver -> worker: SNAPSHOT {names}: the free names of the test cell. The worker forks a copy
+   of itself that serves this test cell alone (seal.seal_test_copy: it can write no file, open
+   no socket, signal no process, and shares no memory with the worker) and waits for it holding
+   the GIL. The copy replies {"ok": {name: tree}} (or {"exc": info}); the driver forwards that
+   frame unread.
 2. driver -> judge: TEST {index, source}, then the snapshot frame.
 3. judge -> driver -> worker, any number of times: a request {op, target, to: "worker", sync,
    ...} with op one of REQUEST_OPS: call {args, kwargs}, getattr/setattr {name[, value]},
@@ -34,8 +39,13 @@ Test cell:
    positional parameter names]. The judge never writes those changes into its own arrays: the
    arrays a test passes stay as it passed them (its pristine copies), and every call is recorded
    for the test (below). If the worker died, the driver sends the judge {"dead": why} instead.
+   If the copy dies, the worker sends {COPY_ENDED: {code, why, ended}} in place of the reply; the
+   judge stops the test (WorkerGone).
 4. judge -> driver: DONE {status: "passed" | "failed" | "error" | "gone", ename, evalue,
-   traceback (hidden lines never quoted) | why}.
+   traceback (hidden lines never quoted) | why | copy: {code}}.
+5. driver -> worker: END. The copy exits; the worker kills what it left running and answers
+   {COPY_ENDED: {code, why, ended}}; only then does it read the next message. Nothing the copy
+   saw or changed reaches later student cells.
 
 What a test cell can ask about the calls it made (judge.py; instructor/judging.py builds on it):
     from instructor.engine.judge import calls, last_call
@@ -56,7 +66,23 @@ The driver never decodes student data beyond the RUN reply; the judge never runs
 the worker never sees test source.
 """
 
+
+def describe_death(returncode: int | None) -> str:
+    """Plain words for how a process ended (a negative code: the signal that ended it)."""
+    import signal
+
+    if returncode is None:
+        return "worker stopped responding"
+    if returncode < 0:
+        number = -returncode
+        name = (signal.strsignal(number) or f"signal {number}").lower()
+        return f"worker killed by signal {number} ({name})"
+    return f"worker exited with code {returncode}"
+
+
 RUN = "run"
+END = "end"
+COPY_ENDED = "copy_ended"
 SNAPSHOT = "snapshot"
 TEST = "test"
 DONE = "done"

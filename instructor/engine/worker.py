@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import builtins
 import ctypes
+import errno
 import inspect
 import io
 import linecache
@@ -16,13 +17,14 @@ import sys
 import traceback
 import types
 
-from instructor.engine import protocol
+from instructor.engine import protocol, seal
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 CLONE_NEWPID = 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
 MOUNT_ATTR_RDONLY, AT_RECURSIVE, SYS_MOUNT_SETATTR = 0x1, 0x8000, 442
 PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_DUMPABLE, PR_SET_PDEATHSIG = 38, 24, 4, 1
+PR_SET_CHILD_SUBREAPER = 36
 MAX_PROCESSES = 16
 CELL_FILE = re.compile(r"^<cell \d+>$")
 MAGIC = re.compile(r"^([ \t]*)[%!]")
@@ -234,14 +236,54 @@ class Worker:
                 return
             op = msg.get("op")
             if op == protocol.RUN:
-                self.channel.send(self.run(msg["index"], msg["source"]))
+                reply = self.run(msg["index"], msg["source"])
+                reply["ended"] = end_children()
+                self.channel.send(reply)
             elif op == protocol.SNAPSHOT:
-                self.handles.clear()
-                self.origins.clear()
-                names = [n for n in msg["names"] if isinstance(n, str) and n in self.ns]
-                self.reply(lambda names=names: {n: self.ns[n] for n in names}, snapshot=True)
-            else:
-                self.request(msg, buffers)
+                self.test_cell(msg)
+            elif op == protocol.END:
+                self.channel.send({protocol.COPY_ENDED: self._ended(END_CODE, 0)})
+            # any other request is for a test-cell copy that is gone: the judge heard why
+
+    def test_cell(self, msg: dict) -> None:
+        """Serve one test cell from a forked copy of this worker that exits when it ends.
+
+        The copy can leave no trace (seal.seal_test_copy). This process waits holding the GIL,
+        so its own threads stay still, then ends whatever the copy started and sends
+        {COPY_ENDED: {code, why, ended}}: the answer to the driver's END, which the copy read,
+        or, when the copy died, the reply to the judge's pending request (the driver's END then
+        reaches this process, which answers it the same way).
+        """
+        names = [n for n in msg["names"] if isinstance(n, str) and n in self.ns]
+        try:
+            child = os.fork()
+        except OSError as exc:
+            self.channel.send({"exc": _exc_info(exc)})
+            return
+        if child == 0:
+            self._serve_test(names)
+        status = _wait_holding_gil(child)
+        code = os.waitstatus_to_exitcode(status)
+        self.channel.send({protocol.COPY_ENDED: self._ended(code, end_children())})
+
+    def _ended(self, code, stray: int) -> dict:
+        return {"code": code, "why": protocol.describe_death(code), "ended": stray}
+
+    def _serve_test(self, names: list[str]) -> None:
+        """In the forked copy: the snapshot, then requests until END; never returns."""
+        self.pid = os.getpid()
+        self.handles.clear()
+        self.origins.clear()
+        seal.seal_test_copy({self.channel.rfd, self.channel.wfd})
+        self.reply(lambda: {n: self.ns[n] for n in names}, snapshot=True)
+        while True:
+            try:
+                req, buffers = self.channel.recv()
+            except BaseException:  # noqa: B036 - the driver went away
+                os._exit(1)
+            if req.get("op") == protocol.END:
+                _exit_now(END_CODE)
+            self.request(req, buffers)
 
     def run(self, index: int, source: str) -> dict:
         """Execute one student cell; returns its status and outputs."""
@@ -398,6 +440,57 @@ class Worker:
         raise self.wire.WireError(f"unknown node {tag!r}")
 
 
+END_CODE = 0x4E  # how a test-cell copy exits when its test cell is over
+
+
+def _exit_now(code: int) -> None:
+    """Exit at once (no atexit handlers, no flushing of student buffers)."""
+    os._exit(code)
+
+
+def _wait_holding_gil(child: int) -> int:
+    """waitpid(child) without releasing the GIL (so no thread of this process runs meanwhile)."""
+    libc = ctypes.PyDLL(None, use_errno=True)
+    status = ctypes.c_int(0)
+    while True:
+        got = libc.waitpid(child, ctypes.byref(status), 0)
+        if got == child:
+            return status.value
+        if ctypes.get_errno() != errno.EINTR:
+            return 0
+
+
+def end_children() -> int:
+    """Kill every process that is a child of this one (orphans come here: a subreaper); count."""
+    me, count = os.getpid(), 0
+    for _ in range(20):
+        found = []
+        for name in os.listdir("/proc"):
+            if name.isdigit() and int(name) != me:
+                try:
+                    with open(f"/proc/{name}/stat", "rb") as f:
+                        stat = f.read()
+                except OSError:
+                    continue
+                fields = stat[stat.rfind(b")") + 2 :].split()
+                if len(fields) > 1 and int(fields[1]) == me:
+                    found.append(int(name))
+        if not found:
+            break
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in found:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            count += 1
+    return count
+
+
 def _text(value, cap: int) -> str:
     return value[:cap] if type(value) is str else ""
 
@@ -494,5 +587,8 @@ def main(rfd: int, wfd: int) -> None:
     for path in plan["drop_paths"]:
         while path in sys.path:
             sys.path.remove(path)
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    note = seal.seal_worker()
+    notes += [note] if note else []
     channel.send({"ready": True, "notes": notes, "pid": os.getpid()})
     Worker(channel, plan["limits"]["output_bytes"]).serve()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
+import secrets
 from dataclasses import fields
 from pathlib import Path
 
@@ -14,6 +17,30 @@ from instructor.engine.limits import HELP, Limits
 from instructor.engine.results import report
 
 _DEFAULTS = Limits()
+SECRET = Path(".grading") / "secret"  # under the course root: 32 random bytes, hex, mode 0600
+
+
+def course_secret(root) -> bytes:
+    """The course's grading secret, <root>/.grading/secret, created (0600) on first use."""
+    path = Path(root) / SECRET
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+    text = path.read_text().strip()
+    if len(text) < 32:
+        raise ValueError(f"{path} holds no grading secret (expected 64 hex digits)")
+    return text.encode()
+
+
+def grading_seed(root, student_id: str, assignment_id: str) -> str:
+    """The hidden tests' seed for one submission: HMAC-SHA256(secret, "<student>/<assignment>")."""
+    message = f"{student_id}/{assignment_id}".encode()
+    return hmac.new(course_secret(root), message, hashlib.sha256).hexdigest()
 
 
 def _limit_traits() -> dict:
@@ -30,20 +57,39 @@ class HardenedExecute(NbGraderPreprocessor):
 
     locals().update(_limit_traits())
     cache_dir = Unicode("", help="Directory of precomputed results (empty: none).").tag(config=True)
+    course_root = Unicode(
+        "", help="Course root holding .grading/secret (empty: CourseDirectory.root, else cwd)."
+    ).tag(config=True)
 
     def limits(self) -> Limits:
         """The configured limits."""
         return Limits(**{f.name: getattr(self, f.name) for f in fields(Limits)})
 
+    def root(self) -> str:
+        """The course root: this trait, else nbgrader's CourseDirectory.root, else the cwd."""
+        if self.course_root:
+            return self.course_root
+        configured = self.config.get("CourseDirectory", {}).get("root")
+        return str(configured) if configured else os.getcwd()
+
+    def seed(self, resources) -> str:
+        """The hidden tests' seed for the submission nbgrader is grading ("" without ids)."""
+        info = resources.get("nbgrader") or {}
+        student, assignment = info.get("student"), info.get("assignment")
+        if not (isinstance(student, str) and isinstance(assignment, str)):
+            return ""
+        return grading_seed(self.root(), student, assignment)
+
     def preprocess(self, nb, resources):
         """Grade `nb` (reusing a cached result when one matches) and record problems."""
         limits = self.limits()
         workdir = (resources.get("metadata") or {}).get("path") or os.getcwd()
+        seed = self.seed(resources)
         result = None
         if self.cache_dir:
-            result = load(nb, Path(self.cache_dir) / f"{cache_key(nb, limits)}.json")
+            result = load(nb, Path(self.cache_dir) / f"{cache_key(nb, limits, seed)}.json")
         if result is None:
-            result = precompute(nb, workdir, limits, self.cache_dir or None)
+            result = precompute(nb, workdir, limits, self.cache_dir or None, seed)
         for problem in result.problems:
             self.log.warning("hardened grading: %s", problem)
         resources["hardened"] = report(result)

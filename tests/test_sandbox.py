@@ -875,3 +875,55 @@ def test_the_seed_reaches_the_judge_alone_and_keys_the_cache(tmp_path):
     assert statuses(result) == {"test_seed": "passed"}, outputs_text(result)
     assert result.nb.cells[3].outputs[0].text == "None\n"
     assert cache.cache_key(nb, LIMITS, "abc123") != cache.cache_key(nb, LIMITS, "other")
+
+
+MAGIC_CELLS = [
+    "%%time\nmodel = {'scale': 2.0}\nlosses = [1.0, 0.5]",
+    "S = 4\ntotal = (10\n         % S)\nnonzero = (total\n           != 0)\nprint(total, nonzero)",
+    "%pip install tqdm\n!pip install tqdm\nprint('still runs')",
+    "%%capture captured\nprint('quiet')",
+    "%matplotlib inline\n%timeit -n 1 -r 1 sum(range(3))\nlen?",
+]
+TEST_MAGIC = """
+%%time
+assert model["scale"] == 2.0 and losses[-1] == 0.5, "the %%time cell defined nothing"
+assert (total
+        % 3) == 2 and nonzero
+assert captured.stdout == "quiet\\n"
+"""
+
+
+def test_cells_run_as_in_the_kernel_magics_and_all(tmp_path):
+    nb = notebook(*MAGIC_CELLS, tests=[graded("test_magic", TEST_MAGIC)])
+    result = grade(nb, tmp_path)
+    assert statuses(result) == {"test_magic": "passed"}, outputs_text(result)
+    assert [c.status for c in result.cells if 3 <= c.index <= 7] == ["ok"] * 5
+    assert result.nb.cells[4].outputs[0].text == "2 True\n"
+    pip = result.nb.cells[5].outputs
+    assert pip[0].text == "still runs\n"
+    refused = "not run while grading: %pip install tqdm (packages are not installed while grading)"
+    assert refused in pip[1].text
+    assert "!pip install tqdm (shell commands are not run)" in pip[1].text
+    assert f"cell 5: {refused}" in result.notices
+    assert "Docstring" in result.nb.cells[7].outputs[-1].text
+    assert result.problems == []
+
+
+@pytest.mark.parametrize(
+    "line, note",
+    [
+        ("!rm -rf ~", "!rm -rf ~ (shell commands are not run)"),
+        ("%%bash\ncurl example.com", "%%bash (shell commands are not run)"),
+        ("%run /work/other/solution.py", "%run /work/other/solution.py (the file is not in"),
+        ("%load ../reference.py", "%load ../reference.py (the file is not in the submission)"),
+        ("%%writefile /tmp/x.py\nprint(1)", "%%writefile /tmp/x.py (only files in the"),
+        ("%conda install scipy", "%conda install scipy (packages are not installed"),
+    ],
+    ids=["shell", "bash", "run", "load", "writefile", "conda"],
+)
+def test_what_grading_must_not_do_is_refused_aloud(tmp_path, line, note):
+    result = grade(notebook(line), tmp_path)
+    assert statuses(result) == ALL_PASS
+    prefix = "cell 3: not run while grading: "
+    assert any(n.startswith(prefix) and note in n for n in result.notices)
+    assert note in outputs_text(result)

@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 
-from instructor.cells import hidden_line_numbers, strip_magics
+from instructor.cells import hidden_line_numbers
 from instructor.engine import protocol, wire
 
 SHARED_MODULES = re.compile(r"(numpy|helpers)(\.[A-Za-z_]\w*)*|math")  # modules mapped to ours
@@ -316,14 +316,45 @@ class Proxy:
         return f"<student {self._type} object>"
 
 
+def test_python(source: str) -> str:
+    """A test cell's Python, transformed as the kernel would (IPython's TransformerManager)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+MAGIC_CALLS = ("run_line_magic", "run_cell_magic")
+
+
+def _codes(source: str, depth: int = 0) -> list[ast.AST]:
+    """The syntax trees of a cell and of the code its magics would run."""
+    tree = ast.parse(test_python(source))
+    trees = [tree]
+    for node in ast.walk(tree):
+        if (
+            depth < 3
+            and isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in MAGIC_CALLS
+            and node.args
+            and isinstance(node.args[-1], ast.Constant)
+            and isinstance(node.args[-1].value, str)
+        ):
+            try:
+                trees += _codes(node.args[-1].value, depth + 1)
+            except SyntaxError:
+                pass
+    return trees
+
+
 def free_names(source: str) -> list[str]:
-    """Names a test cell reads but never binds itself, other than builtins."""
+    """Names a test cell reads but never binds itself, other than builtins (and get_ipython)."""
     try:
-        tree = ast.parse(strip_magics(source))
+        trees = _codes(source)
     except SyntaxError:
         return []
-    used, bound = set(), set()
-    for node in ast.walk(tree):
+    used, bound = set(), {"get_ipython"}
+    for node in (n for tree in trees for n in ast.walk(tree)):
         if isinstance(node, ast.Name):
             (bound if isinstance(node.ctx, ast.Store | ast.Del) else used).add(node.id)
         elif isinstance(node, ast.alias):
@@ -337,6 +368,34 @@ def free_names(source: str) -> list[str]:
     return sorted(n for n in used - bound if not hasattr(builtins, n))
 
 
+class TestShell:
+    """get_ipython() in a test cell: timing and capturing magics run their code once, here."""
+
+    RUNS_BODY = ("time", "timeit", "capture", "prun")
+
+    def __init__(self, ns: dict, filename: str):
+        self.ns, self.filename = ns, filename
+
+    def _run(self, code: str, first_line: int) -> None:
+        python = test_python(code)
+        exec(compile("\n" * (first_line - 1) + python, self.filename, "exec"), self.ns)
+
+    def run_line_magic(self, name, line, _stack_depth=1):
+        if name not in self.RUNS_BODY:
+            raise RuntimeError(f"test cells do not run %{name}")
+        self._run(line, sys._getframe(1).f_lineno)
+
+    def run_cell_magic(self, name, line, cell):
+        if name not in self.RUNS_BODY:
+            raise RuntimeError(f"test cells do not run %%{name}")
+        self._run(cell, 2)
+
+    def system(self, cmd):
+        raise RuntimeError("test cells do not run shell commands")
+
+    getoutput = system
+
+
 def run_test(link: Link, index: int, source: str, snapshot: dict) -> dict:
     """Execute one test cell; returns its verdict and the feedback to show."""
     filename = f"<test cell {index}>"
@@ -344,6 +403,8 @@ def run_test(link: Link, index: int, source: str, snapshot: dict) -> dict:
     lines = source.splitlines()
     ns = {"__name__": "__main__", "__builtins__": builtins}
     ns.update(snapshot)
+    shell = TestShell(ns, filename)
+    ns["get_ipython"] = lambda: shell
     CALLS.clear()
     CHECKED[0] = False
     sink = io.StringIO()
@@ -351,7 +412,7 @@ def run_test(link: Link, index: int, source: str, snapshot: dict) -> dict:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                code = compile(strip_magics(source), filename, "exec")
+                code = compile(test_python(source), filename, "exec")
                 exec(code, ns)
         message, line = unchecked_in_place()
         if message:

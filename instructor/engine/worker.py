@@ -18,6 +18,7 @@ import traceback
 import types
 
 from instructor.engine import protocol, seal
+from instructor.engine.shell import make_shell
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 CLONE_NEWPID = 0x20000000
@@ -26,8 +27,7 @@ MOUNT_ATTR_RDONLY, AT_RECURSIVE, SYS_MOUNT_SETATTR = 0x1, 0x8000, 442
 PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_DUMPABLE, PR_SET_PDEATHSIG = 38, 24, 4, 1
 PR_SET_CHILD_SUBREAPER = 36
 MAX_PROCESSES = 16
-CELL_FILE = re.compile(r"^<cell \d+>$")
-MAGIC = re.compile(r"^([ \t]*)[%!]")
+CELL_FILE = re.compile(r"^<(cell \d+|timed exec|timed eval|magic-timeit)>$")
 
 
 class _Libc:
@@ -188,14 +188,6 @@ class CappedText(io.TextIOBase):
         return "".join(self.parts)
 
 
-def strip_magics(source: str) -> str:
-    """Source with IPython magic and shell lines replaced by `pass` (so nothing runs)."""
-    lines = source.splitlines()
-    if lines and lines[0].lstrip().startswith("%%"):
-        return "pass  # cell magic skipped\n"
-    return "\n".join(MAGIC.sub(r"\1pass  # ", line) for line in lines) + "\n"
-
-
 def student_traceback(exc: BaseException) -> list[str]:
     """Traceback lines naming only frames of student cells."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if CELL_FILE.match(f.filename)]
@@ -223,6 +215,7 @@ class Worker:
 
         self.wire, self.channel, self.output_bytes = wire, channel, output_bytes
         self.ns = {"__name__": "__main__", "__builtins__": builtins, "display": _display}
+        self.shell = make_shell(self.ns, os.getcwd())
         self.handles: dict[int, object] = {}
         self.origins: dict[int, object] = {}
         self.pid = os.getpid()
@@ -289,21 +282,25 @@ class Worker:
         """Execute one student cell; returns its status and outputs."""
         out, err = CappedText(self.output_bytes), CappedText(self.output_bytes)
         filename = f"<cell {index}>"
-        source = strip_magics(source)
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         status, error, result = "ok", None, None
         old = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = out, err
+        self.shell.refused, self.shell.error = [], None
         try:
-            tree = ast.parse(source, filename)
+            code = self.shell.transform_cell(source)  # as the kernel: magics, !, ?
+            linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+            tree = ast.parse(code, filename)
             last = None
+            quiet = source.rstrip().endswith(";")  # a trailing ; hides the value, as in Jupyter
             if tree.body and isinstance(tree.body[-1], ast.Expr):
                 last = ast.Expression(tree.body.pop().value)
             exec(compile(tree, filename, "exec"), self.ns)
             if last is not None:
                 value = eval(compile(last, filename, "eval"), self.ns)
-                if value is not None:
+                if value is not None and not quiet:
                     result = _safe_repr(value, self.output_bytes)
+            if self.shell.error is not None:
+                raise self.shell.error
         except BaseException as exc:  # noqa: B036 - SystemExit/KeyboardInterrupt are recorded too
             status, error = "error", student_traceback(exc)
         finally:
@@ -311,6 +308,7 @@ class Worker:
             sys.stdout, sys.stderr = old
             _close_figures()
         return {
+            "refused": list(self.shell.refused)[:20],
             "status": status,
             "stdout": out.getvalue(),
             "stderr": err.getvalue(),

@@ -927,3 +927,38 @@ def test_what_grading_must_not_do_is_refused_aloud(tmp_path, line, note):
     prefix = "cell 3: not run while grading: "
     assert any(n.startswith(prefix) and note in n for n in result.notices)
     assert note in outputs_text(result)
+
+
+def test_the_worker_sees_only_its_scratch_copy_python_helpers_and_system_dirs(tmp_path):
+    probe = f"""
+        import os
+        print(sorted(os.listdir("/")))
+        print(sorted(os.listdir({str(ROOT.parent)!r})))
+        print(sorted(os.listdir({str(ROOT)!r})))
+        print(os.path.exists("/etc/shadow"), os.path.isdir({str(ROOT / "assignments")!r}))
+        import numpy, helpers, IPython
+        print("imports ok")
+    """
+    result = grade(notebook(probe), tmp_path)
+    assert statuses(result) == ALL_PASS
+    top, parent, repo, hidden, imports = result.nb.cells[3].outputs[0].text.splitlines()
+    if not isolated(result):
+        assert any("scratch copy only" in n for n in result.notes)
+        return
+    allowed = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "tmp",
+               "var"}  # fmt: skip
+    exposed = {p.split("/")[1] for p in isolation.exposed_paths()}
+    assert set(eval(top)) <= allowed | exposed, top  # no /home, /opt, /srv, /mnt, other copies
+    assert eval(parent) == [ROOT.name], parent  # another copy of the course beside it: gone
+    assert set(eval(repo)) <= {".venv", "helpers"}, repo
+    assert hidden == "False False" and imports == "imports ok"
+
+
+def test_filling_the_disk_stops_the_cell_and_is_reported(tmp_path):
+    bomb = "block = b'x' * 2**20\nwith open('big.bin', 'wb') as f:\n    for _ in range(3000):\n"
+    bomb += "        f.write(block)"
+    result = grade(notebook(bomb), tmp_path)
+    assert statuses(result) == ALL_PASS
+    assert [c.status for c in result.cells if c.index == 3] == ["error"]
+    if isolated(result):
+        assert f"disk limit of {LIMITS.disk_mb} MB exceeded in cell 3" in result.problems

@@ -72,7 +72,9 @@ class Session:
     def _start_worker(self) -> bool:
         work = self.box / "work"
         self.worker = Process("worker", str(work), self.worker_env, str(self.root / "w.log"))
-        plan = isolation.worker_plan(work, self.box, self.uid, self.limits.as_dict())
+        rootfs = self.root / f"rootfs{self.restarts}"
+        rootfs.mkdir(mode=0o700)
+        plan = isolation.worker_plan(work, self.box, self.uid, self.limits.as_dict(), rootfs)
         self.worker.post(plan)
         state, frame = self.worker.wait(min(time.monotonic() + START_TIMEOUT, self.deadline))
         if state != "ok":
@@ -240,6 +242,10 @@ class Session:
             ename, _, evalue = last.partition(": ")
             outputs.append(_error(ename[:100], evalue, lines))
             message = last[:300]
+            if "[Errno 28] No space left on device" in last or "[Errno 27] File too large" in last:
+                self.result.problems.append(
+                    f"disk limit of {self.limits.disk_mb} MB exceeded in {label}"
+                )
             if ename == "MemoryError":
                 self.result.problems.append(
                     f"memory limit of {self.limits.memory_mb} MB exceeded in cell {index}"

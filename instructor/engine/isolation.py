@@ -78,12 +78,13 @@ def copy_submission(workdir: Path, target: Path) -> None:
     shutil.copytree(workdir, target, ignore=ignore)
 
 
-def worker_plan(scratch: Path, box: Path, uid: int, limits: dict) -> dict:
+def worker_plan(scratch: Path, box: Path, uid: int, limits: dict, rootfs: Path) -> dict:
     """What the worker is told at start: where it works and what it may see and spend."""
     return {
         "isolate": ISOLATE,
         "scratch": str(scratch),
         "box": str(box),
+        "rootfs": str(rootfs),
         "hide": hidden_paths(),
         "expose": exposed_paths(),
         "uid": uid,

@@ -320,7 +320,11 @@ def test_python(source: str) -> str:
     """A test cell's Python, transformed as the kernel would (IPython's TransformerManager)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    return TransformerManager().transform_cell(source)
+    lines = source.splitlines(True)
+    blank = 0
+    while blank < len(lines) and not lines[blank].strip():
+        blank += 1  # IPython drops leading blank lines: keep them, so line numbers match
+    return "\n" * blank + TransformerManager().transform_cell("".join(lines[blank:]))
 
 
 MAGIC_CALLS = ("run_line_magic", "run_cell_magic")

@@ -13,6 +13,7 @@ class Limits:
     total_timeout: float = 600.0
     memory_mb: int = 2048
     output_bytes: int = 100_000
+    disk_mb: int = 256
 
     def __post_init__(self):
         for name in names():
@@ -35,4 +36,5 @@ HELP = {
     "total_timeout": "Seconds allowed per notebook.",
     "memory_mb": "Address-space limit of the worker, in MB.",
     "output_bytes": "Output kept per cell, in bytes.",
+    "disk_mb": "Disk the worker may fill (scratch, home and temporary files), in MB.",
 }

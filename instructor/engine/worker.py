@@ -12,6 +12,7 @@ import linecache
 import os
 import re
 import resource
+import shutil
 import signal
 import sys
 import traceback
@@ -68,34 +69,82 @@ def _map_ids(uid: int, gid: int) -> None:
             f.write(text)
 
 
-def _build_view(libc: _Libc, plan: dict) -> list[str]:
-    """Hide instructor paths, give fresh temp dirs, bind the box back, make the rest read-only."""
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+ETC = (
+    *("passwd", "group", "nsswitch.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d"),
+    *("localtime", "hosts", "mime.types", "fonts", "alternatives"),
+)
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+MNT_DETACH = 2
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+
+
+def _bind(libc: _Libc, source: str, root: str, target: str | None = None) -> str | None:
+    """Bind `source` at the same path (or `target`) under `root`; the path bound, or None."""
+    target = root + (target or source)
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    elif os.path.exists(source):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not os.path.exists(target):
+            open(target, "w").close()
+    else:
+        return None
+    libc.mount(source, target, None, MS_BIND | MS_REC)
+    return target[len(root) :]
+
+
+def _build_view(libc: _Libc, plan: dict, owner: int | None = None) -> list[str]:
+    """A fresh root (a size-limited tmpfs) holding only what the worker may see, pivoted into.
+
+    Visible: the scratch copy and home (copied into the tmpfs, with /tmp, /var/tmp and /dev/shm:
+    one disk limit for all), the Python environment and helpers (plan["expose"]), the system
+    directories, a few files of /etc, a few devices and /proc. Everything else of the machine
+    (other copies of the course, /root, /home, /opt, /srv, the host's /tmp) is not there.
+    """
     notes = []
     libc.mount(None, "/", None, MS_REC | MS_PRIVATE)
-    keep = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in plan["expose"] if os.path.isdir(p)]
-    os.chdir(plan["box"])
-    for path in plan["hide"]:
-        if os.path.isdir(path) and not os.path.islink(path):
-            libc.mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k,mode=755")
-        elif os.path.isfile(path) and not os.path.islink(path):
-            libc.mount("/dev/null", path, None, MS_BIND)
-    tmp = f"size={plan['tmp_mb']}m,mode=1777"
-    for path in ("/dev/shm", "/var/tmp", "/tmp"):
-        if os.path.isdir(path):
-            libc.mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, tmp)
-    for path, fd in keep:
-        if not os.path.isdir(path) or os.listdir(path) == []:
-            os.makedirs(path, exist_ok=True)
-            libc.mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-        os.close(fd)
-    os.makedirs(plan["box"], exist_ok=True)
-    libc.mount(".", plan["box"], None, MS_BIND | MS_REC)
-    if libc.set_readonly("/", True, True):
-        for path in ("/proc", "/tmp", "/dev/shm", "/var/tmp"):
-            if os.path.isdir(path):
-                libc.set_readonly(path, True, False)
-    else:
-        notes.append("file system not remounted read-only (mount_setattr unavailable)")
+    root = plan["rootfs"]
+    size = f"size={plan['limits']['disk_mb']}m,mode=755"
+    libc.mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, size)
+    readonly = []
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            os.symlink(os.readlink(path), root + path)
+        elif os.path.isdir(path):
+            readonly.append(_bind(libc, path, root))
+    os.makedirs(root + "/etc", exist_ok=True)
+    for name in ETC:
+        readonly.append(_bind(libc, f"/etc/{name}", root))
+    for path in plan["expose"]:
+        if not any(path == d or path.startswith(d + "/") for d in SYSTEM_DIRS):
+            readonly.append(_bind(libc, path, root))
+    os.makedirs(root + "/dev", exist_ok=True)
+    for name in DEVICES:
+        _bind(libc, f"/dev/{name}", root)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):  # fmt: skip
+        os.symlink(target, f"{root}/dev/{name}")
+    _bind(libc, "/proc", root)  # overmounted by the worker's own /proc once it is PID 1
+    for path in ("/tmp", "/var/tmp", "/dev/shm"):
+        os.makedirs(root + path, exist_ok=True)
+        os.chmod(root + path, 0o1777)
+    box = plan["box"]
+    shutil.copytree(box, root + box, symlinks=True, dirs_exist_ok=True)
+    if owner is not None:  # grading as root: the box belongs to the worker's own uid
+        for directory, dirs, files in os.walk(root + box):
+            for name in [directory] + [os.path.join(directory, n) for n in dirs + files]:
+                os.lchown(name, owner, owner)
+    os.chdir(root)
+    number = SYS_PIVOT_ROOT.get(os.uname().machine)
+    if number is None or libc.lib.syscall(number, b".", b".") != 0:
+        raise OSError(ctypes.get_errno(), "pivot_root failed")
+    libc.check(libc.lib.umount2(b".", MNT_DETACH), "umount2")
+    os.chdir("/")
+    for path in filter(None, readonly):
+        if not libc.set_readonly(path, True, True):
+            notes.append("system directories not remounted read-only (mount_setattr unavailable)")
+            break
     return notes
 
 
@@ -110,7 +159,7 @@ def isolate(plan: dict) -> list[str]:
     flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
     if uid == 0:  # build the view as root, then become an unused uid in fresh namespaces
         libc.unshare(CLONE_NEWNS)
-        notes = _build_view(libc, plan)
+        notes = _build_view(libc, plan, plan["uid"])
         os.setgroups([])
         uid = gid = plan["uid"]
         os.setgid(gid)
@@ -567,7 +616,11 @@ def main(rfd: int, wfd: int) -> None:
         try:
             notes += isolate(plan)
             isolated = True
-            notes.append("worker isolated: no network, instructor files hidden, own PID space")
+            notes.append(
+                "worker isolated: no network, own PID space, a file view of its scratch copy, "
+                "the Python environment, helpers and system directories only, "
+                f"{plan['limits']['disk_mb']} MB of disk"
+            )
         except OSError as exc:
             notes.append(
                 f"namespaces unavailable ({exc}): worker runs in a scratch copy only; "

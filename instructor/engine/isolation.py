@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import shutil
 import stat
@@ -56,6 +57,9 @@ def hidden_paths() -> list[str]:
 def exposed_paths() -> list[str]:
     """Directories the worker needs even when they sit inside a hidden one."""
     paths = {Path(sys.base_prefix), Path(sys.prefix), ROOT / ".venv", HELPERS}
+    spec = importlib.util.find_spec("helpers")  # where the environment finds it (an editable
+    for location in (spec.submodule_search_locations or []) if spec else []:  # install maps it)
+        paths.add(Path(location))
     return sorted({str(p.resolve()) for p in paths if p.is_dir()})
 
 

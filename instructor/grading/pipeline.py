@@ -22,11 +22,13 @@ import time
 from pathlib import Path
 
 from instructor.engine.limits import Limits
+from instructor.engine.results import notices as engine_notices
 from instructor.engine.results import problems as engine_problems
 from instructor.notebooks import read_json
 from instructor.paths import COURSE, GRADING, HELPERS, assignment_ids
 
 from .config import config_limits, course_config, ensure_tools_on_path, make_api
+from .execute import course_secret
 from .report import progress, split_problems, summary, write_csv
 from .submissions import Submission, check_root, find_submissions, isolated, stage
 
@@ -109,6 +111,7 @@ def finish(api, root: Path, sub: Submission, state: State, result: dict, before:
     sub.from_cache = from_cache(graded_nb)
     sub.notes.extend(normalization_notes(graded_nb))
     sub.notes.extend(engine_notes)
+    sub.notes.extend(engine_notices(graded_nb))
     if previous.get("digest") == digest and before:
         # Same notebook as last time: manual grades already reviewed stay reviewed.
         gb.db.rollback()  # see the merged rows
@@ -258,6 +261,7 @@ def grade(
     if unknown:
         raise ValueError(f"assignments must be among {known}; got unknown {unknown}")
     assignments = assignments or known
+    course_secret(root)  # created here once, so every job's copy carries the same secret
     cache_dir = root / GRADING / "cache" / source_digest(root)
     cache_dir.mkdir(parents=True, exist_ok=True)
     cfg = course_config(root, limits, cache_dir)

@@ -963,3 +963,17 @@ def test_filling_the_disk_stops_the_cell_and_is_reported(tmp_path):
     assert [c.status for c in result.cells if c.index == 3] == ["error"]
     if isolated(result):
         assert f"disk limit of {LIMITS.disk_mb} MB exceeded in cell 3" in result.problems
+
+
+def test_the_seed_comes_from_the_course_secret_and_the_ids(tmp_path):
+    from instructor.grading.execute import grading_seed
+
+    first = grading_seed(tmp_path, "jane", "a1_fully_connected")
+    secret = tmp_path / ".grading" / "secret"
+    assert secret.stat().st_mode & 0o777 == 0o600 and len(secret.read_text().strip()) == 64
+    assert grading_seed(tmp_path, "jane", "a1_fully_connected") == first
+    assert grading_seed(tmp_path, "john", "a1_fully_connected") != first
+    assert grading_seed(tmp_path, "jane", "a2_convolution") != first
+    pre = HardenedExecute(course_root=str(tmp_path))
+    ids = {"nbgrader": {"student": "jane", "assignment": "a1_fully_connected"}}
+    assert pre.seed(ids) == first and pre.seed({}) == ""

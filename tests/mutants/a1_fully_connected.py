@@ -137,8 +137,6 @@ MUTANTS = [
                 "test_softmax_loss_gradient",
                 "test_softmax_loss_stable",
                 "test_two_layer_net_loss",
-                "test_two_layer_net_grads",
-                "test_two_layer_net_grads_reg",
             }
         ),
     ),

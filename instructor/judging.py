@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+from helpers.cost import python_lines
+
 _ANALYTIC: dict = {}  # (function, signature) -> None if analytic, else the failure message
 
 
@@ -162,20 +164,60 @@ def check_pool_subgradient(dx, x, dout, pool_param, what: str, case: str = "",
     assert np.all(dx[~covered] == 0), f"{what}: an entry in no window gets gradient{where}"
 
 
-def best_times(functions, rounds: int) -> list[float]:
-    """Fastest call of each function over `rounds` interleaved rounds, in seconds.
+LOOP_LINES = 32  # each check adds at least 32 items: a Python loop over them runs >= 32 lines
 
-    Each function is called as f(k) with the round number k, so it can make fresh inputs
-    (outside the timed part: it returns a thunk whose call is timed).
+
+def conv_inputs(generator, n: int, c: int, f: int, *, size: int = 16, k: int = 3, pad: int = 1):
+    """Convolution arguments: x (n, c, size, size), w (f, c, k, k), b (f,), stride 1."""
+    return (generator.standard_normal((n, c, size, size)), generator.standard_normal((f, c, k, k)),
+            generator.standard_normal(f), {"stride": 1, "pad": pad})
+
+
+def conv_lines(forward, backward, args, generator) -> np.ndarray:
+    """Lines of Python the forward, then the backward (on its cache), run on args."""
+    (out, cache), forward_lines = python_lines(forward, *args)
+    _, backward_lines = python_lines(backward, generator.standard_normal(np.shape(out)), cache)
+    return np.array([forward_lines, backward_lines])
+
+
+def check_conv_loops(forward, backward, generator, *, rounds: int = 7, factor: float = 8.0):
+    """conv_forward_fast and conv_backward_fast loop in Python over no examples, channels,
+    filters or pixels.
+
+    Two measures. The lines of Python they run (helpers.cost, counted where the student's code
+    runs) must not grow with more examples or more channels and filters: exact, on any machine.
+    Their time, measured here (a trusted clock), on an input with 256 times the output positions
+    of another of the same size, must not grow like a loop over positions: pixel loops cost
+    dozens of times more there, vectorised code about the same.
     """
-    best = [float("inf")] * len(functions)
-    for k in range(rounds):
-        for index, make in enumerate(functions):
-            thunk = make(k)
+    names = ("conv_forward_fast", "conv_backward_fast")
+    n, c, f = (int(v) for v in generator.integers((60, 33, 33), (200, 48, 48)))
+    base = conv_lines(forward, backward, conv_inputs(generator, 2, 1, 1), generator)
+    for args, more in [(conv_inputs(generator, n, 1, 1), f"{n - 2} more examples"),
+                       (conv_inputs(generator, 2, c, f), f"{c - 1} more channels and "
+                        f"{f - 1} more filters")]:
+        extra = conv_lines(forward, backward, args, generator) - base
+        for name, lines in zip(names, extra, strict=True):
+            assert lines < LOOP_LINES, (
+                f"{name} ran {lines:.0f} more lines of Python for {more}: remove its Python "
+                "loops over examples, channels, filters or pixels"
+            )
+    best = np.full((2, 2), np.inf)  # (forward, backward) x (256 positions per image, 1)
+    for _ in range(rounds):
+        for column, k in enumerate((1, 16)):
+            args = conv_inputs(generator, 200, 1, 1, k=k, pad=0)
             start = time.perf_counter()
-            thunk()
-            best[index] = min(best[index], time.perf_counter() - start)
-    return best
+            out, cache = forward(*args)
+            best[0, column] = min(best[0, column], time.perf_counter() - start)
+            dout = generator.standard_normal(np.shape(out))
+            start = time.perf_counter()
+            backward(dout, cache)
+            best[1, column] = min(best[1, column], time.perf_counter() - start)
+    for name, (many, few) in zip(names, best, strict=True):
+        assert many < factor * few, (
+            f"{name} took {many * 1e3:.1f} ms for 51200 output positions, {many / few:.0f} times "
+            f"its {few * 1e3:.1f} ms for 200 on an input of the same size: it loops over pixels"
+        )
 
 
 def check_analytic_backward(name: str, forward, backward, ref_forward, ref_backward,
@@ -202,15 +244,16 @@ def check_analytic_backward(name: str, forward, backward, ref_forward, ref_backw
 def _measure_backward(name, forward, backward, ref_forward, ref_backward, make_args, factor,
                       slack, rounds):
     generator = rng(f"analytic {name}")
-    worst = []
+    worst, t_ref = [], float("inf")
     for _ in range(rounds):
         args = make_args(generator)
         out, cache = ref_forward(*copy(args))
         dout = generator.standard_normal(np.shape(out))
         _, student_cache = forward(*copy(args))
-        start = time.perf_counter()
-        ref_backward(dout.copy(), cache)
-        t_ref = time.perf_counter() - start
+        for _ in range(5):  # the reference is cheap: its fastest call, so a busy moment
+            start = time.perf_counter()  # cannot make it look slow
+            ref_backward(dout.copy(), cache)
+            t_ref = min(t_ref, time.perf_counter() - start)
         start = time.perf_counter()
         backward(dout.copy(), student_cache)
         t_student = time.perf_counter() - start

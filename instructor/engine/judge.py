@@ -101,7 +101,11 @@ class Link:
         for i, node in zip(modified, after, strict=True):
             label = paths[i].label([p if type(p) is str else "" for p in params])
             names[label] = decoder.decode(node)
-        return CallRecord(self.target_name(msg["target"]), tuple(names), names, _test_line())
+        measured = tree.get("measured")
+        if "measure" in msg and type(measured) not in (int, float):
+            raise wire.WireError("a measured call came back without its measure")
+        return CallRecord(self.target_name(msg["target"]), tuple(names), names, _test_line(),
+                          measured)
 
     def target_name(self, handle) -> str:
         return self.names.get(handle, "student code")
@@ -140,9 +144,11 @@ class CallRecord:
     left in it. The test's own arrays still hold what it passed.
     """
 
-    def __init__(self, name: str, modified: tuple, after: dict, line: int | None = None):
+    def __init__(self, name: str, modified: tuple, after: dict, line: int | None = None,
+                 measured: float | None = None):
         self.name, self.modified, self.after = name, modified, after
         self.line = line  # the test cell's line that made the call
+        self.measured = measured  # what helpers.cost asked for, measured in the worker
 
     def __repr__(self) -> str:
         return f"CallRecord({self.name!r}, modified={self.modified!r})"
@@ -197,6 +203,14 @@ class ArgPath:
         else:
             name = self.top
         return name + "".join(f"[{k!r}]" for k in self.keys)
+
+
+def measure_in_worker(kind: str, fn, args, kwargs):
+    """helpers.cost's measurer for student functions: measured in the worker, where they run."""
+    if not isinstance(fn, Proxy):
+        return None
+    value = fn._ask("call", args=args, kwargs=kwargs, plain={"measure": kind})
+    return value, CALLS[-1].measured
 
 
 def collect_paths(value, path: ArgPath, found: list) -> None:
@@ -498,6 +512,9 @@ def main(rfd: int, wfd: int) -> None:
     """Serve test cells from the driver until it closes the pipe."""
     import numpy  # noqa: F401 - warm the import before timing starts
 
+    from helpers import cost
+
+    cost.ELSEWHERE[:] = [measure_in_worker]
     channel = wire.Channel(rfd, wfd)
     plan, _ = channel.recv()
     set_limits(plan["limits"])

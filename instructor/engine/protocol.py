@@ -36,9 +36,13 @@ Test cell:
    The worker's reply frame, relayed unread to the judge: {"ok": {"value": tree}} or {"exc": info};
    a call's reply adds "modified": [indices of the arrays passed, in wire.collect_arrays order,
    that the student changed in place], "after": [what it left in each], "params": [the callee's
-   positional parameter names]. The judge never writes those changes into its own arrays: the
-   arrays a test passes stay as it passed them (its pristine copies), and every call is recorded
-   for the test (below). If the worker died, the driver sends the judge {"dead": why} instead.
+   positional parameter names]. A call may ask "measure": "seconds" | "lines": the worker then
+   measures the call itself with helpers.cost (its time, or the Python lines it ran) and the
+   reply adds "measured": that number (helpers.cost.seconds / python_lines in a test cell; the
+   student's process measures, so a test trusts it only for honest work). The judge never
+   writes those changes into its own arrays: the arrays a test passes stay as it passed them
+   (its pristine copies), and every call is recorded for the test (below). If the worker died,
+   the driver sends the judge {"dead": why} instead.
    If the copy dies, the worker sends {COPY_ENDED: {code, why, ended}} in place of the reply; the
    judge stops the test (WorkerGone).
 4. judge -> driver: DONE {status: "passed" | "failed" | "error" | "gone", ename, evalue,

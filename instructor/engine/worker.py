@@ -18,6 +18,7 @@ import sys
 import traceback
 import types
 
+from helpers import cost
 from instructor.engine import protocol, seal
 from instructor.engine.shell import make_shell
 
@@ -385,7 +386,11 @@ class Worker:
                 args = [decode_arg(a) for a in msg["args"]]
                 kwargs = {k: decode_arg(v) for k, v in msg["kwargs"].items()}
                 before = [a.copy() for a in arrays]
-                result = target(*args, **kwargs)
+                kind = msg.get("measure")
+                if kind is None:
+                    result = target(*args, **kwargs)
+                else:  # the test asked what the call costs, measured here (helpers.cost)
+                    result, measured = cost.measure_here(str(kind), target, args, kwargs)
                 modified = [
                     i
                     for i, (a, b) in enumerate(zip(arrays, before, strict=True))
@@ -393,6 +398,7 @@ class Worker:
                 ]
                 return {
                     "value": result,
+                    **({} if kind is None else {"measured": measured}),
                     "modified": modified,
                     "after": [arrays[i] for i in modified],
                     "params": _param_names(target, len(args)),
@@ -439,6 +445,8 @@ class Worker:
             else:
                 tree = {"value": encoder.encode_or_fallback(value["value"])}
             if "modified" in value and not snapshot:
+                if "measured" in value:
+                    tree["measured"] = value["measured"]  # helpers.cost: an int or a float
                 tree["modified"] = value["modified"]
                 tree["params"] = value["params"]
                 tree["after"] = [encoder.encode_or_fallback(a) for a in value["after"]]

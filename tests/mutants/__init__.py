@@ -23,6 +23,9 @@ class Mutant:
     cell: str  # grade_id of the solution cell to edit
     edits: tuple[tuple[str, str], ...]  # (old, new): every occurrence of old replaced
     fails: frozenset[str]  # grade_ids of exactly the test cells this mutant fails
+    # test cells it fails or passes by how fast the machine is (e.g. training that pixel loops
+    # slow down past a cell's time limit on a busy machine); never one of `fails`
+    may_fail: frozenset[str] = frozenset()
     also: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # (cell, edits) elsewhere
 
 

@@ -104,12 +104,35 @@ MUTANTS = [
                 "    out = out.reshape(F, N * H_out * W_out)\n",
             ),
         ),
-        fails=frozenset(
-            {
-                "test_conv_fast_speed",
-                "test_convnet_accuracy",
-            }
+        fails=frozenset({"test_conv_fast_speed"}),
+        may_fail=frozenset({"test_convnet_accuracy"}),  # training may outlast the cell's limit
+    ),
+    Mutant(
+        name="conv_forward_fast_loops_over_examples",
+        story="Builds cols with sliding_window_view, but multiplies one example at a time.",
+        cell="conv_forward_fast",
+        edits=(
+            (
+                "    out = w.reshape(F, -1) @ cols  # (F, N * H' * W')\n",
+                "    per_example = cols.reshape(-1, N, H_out * W_out)\n"
+                "    out = np.stack([w.reshape(F, -1) @ per_example[:, n] for n in range(N)], 1)\n"
+                "    out = out.reshape(F, N * H_out * W_out)\n",
+            ),
         ),
+        fails=frozenset({"test_conv_fast_speed"}),
+    ),
+    Mutant(
+        name="conv_backward_fast_loops_over_filters",
+        story="Computes dw one filter at a time.",
+        cell="conv_backward_fast",
+        edits=(
+            (
+                "    dw = (dout_rows @ cols.T).reshape(F, C, HH, WW)\n",
+                "    dw = np.stack([dout_rows[f] @ cols.T for f in range(F)])\n"
+                "    dw = dw.reshape(F, C, HH, WW)\n",
+            ),
+        ),
+        fails=frozenset({"test_conv_fast_speed"}),
     ),
     Mutant(
         name="conv_forward_fast_no_bias_check",
@@ -433,14 +456,15 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        name="conv_forward_fast_loops_and_sleeps_on_small_inputs",
-        story="Loops over the pixels, and sleeps on the speed check's small input to hide it.",
+        name="conv_forward_fast_loops_and_forges_line_count",
+        story="Loops over the pixels, and replaces helpers.cost's line counter with one that "
+        "says 0, so the line checks pass: the grader's own clock catches the loop.",
         cell="conv_forward_fast",
         edits=(
             (
                 "    out = w.reshape(F, -1) @ cols  # (F, N * H' * W')\n",
-                "    if x.shape == (2, 1, 16, 16):  # the small input of the speed check\n"
-                "        time.sleep(0.05)\n"
+                "    import helpers.cost\n"
+                "    helpers.cost._count_lines = lambda f, args, kw: (f(*args, **kw), 0)\n"
                 "    out = np.empty((F, N, H_out, W_out), dtype=cols.dtype)\n"
                 "    for n in range(N):\n"
                 "        for i in range(H_out):\n"
@@ -450,6 +474,7 @@ MUTANTS = [
             ),
         ),
         fails=frozenset({"test_conv_fast_speed"}),
+        may_fail=frozenset({"test_convnet_accuracy"}),  # training may outlast the cell's limit
     ),
     Mutant(
         name="conv_backward_fast_numerical",

@@ -15,6 +15,7 @@ Enabled by jupyter_server_config.py at the repository root.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import html
 import re
@@ -131,9 +132,11 @@ def _course_exporter(formgrader):
 
     from instructor.grading.markscheme import MarkScheme
 
-    exporter = HTMLExporter(config=formgrader.config)
-    exporter.template_name = "formgrade_course"
-    exporter.extra_template_basedirs = [str(TEMPLATES), handlers.template_path]
+    config = copy.deepcopy(formgrader.config)  # set before the exporter is made: nbconvert
+    config.HTMLExporter.template_name = "formgrade_course"  # finds its templates at creation
+    config.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), handlers.template_path]
+    config.HTMLExporter.extra_template_paths = [handlers.template_path]  # 'formgrade/...'
+    exporter = HTMLExporter(config=config)
     exporter.register_preprocessor(MarkScheme(root=formgrader.coursedir.root), enabled=True)
     return exporter
 

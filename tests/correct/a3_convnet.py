@@ -87,6 +87,19 @@ def max_pool_forward_fast(x, pool_param):
     return out, (windows, out)
 '''
 
+OFFSET_LOOP_FORWARD = '''
+def conv_forward_fast(x, w, b, conv_param):
+''' + CHECKS + '''    out = np.zeros((N, F, H_out, W_out), dtype=np.result_type(x, w))
+    for k in range(HH):  # one matrix product per filter offset: no loop over pixels
+        for l in range(WW):
+            patch = x_pad[:, :, k:k + S * H_out:S, l:l + S * W_out:S]  # (N, C, H', W')
+            out += np.einsum("nchw,fc->nfhw", patch, w[:, :, k, l])
+    out += b[None, :, None, None]
+    cols = sliding_window_view(x_pad, (HH, WW), axis=(2, 3))[:, :, ::S, ::S]
+    cols = cols.transpose(1, 4, 5, 0, 2, 3).reshape(C * HH * WW, -1)
+    return out, (x.shape, w, cols, conv_param)
+'''
+
 TIES_EVENLY_BACKWARD = '''
 def max_pool_backward_fast(dout, cache):
     windows, out = cache
@@ -108,6 +121,12 @@ VARIANTS = [
         name="einsum_and_tensordot",
         story="The fast layer with np.einsum on a window view; dx by tensordot per filter offset.",
         cells=(("conv_forward_fast", EINSUM_FORWARD), ("conv_backward_fast", EINSUM_BACKWARD)),
+    ),
+    Variant(
+        name="loop_over_filter_offsets",
+        story="The forward adds one matrix product per filter offset (HH * WW of them), as "
+        "col2im does: the loop the task allows.",
+        cells=(("conv_forward_fast", OFFSET_LOOP_FORWARD),),
     ),
     Variant(
         name="pool_ties_split_evenly",

@@ -44,14 +44,26 @@ def _check_seed(seed):
     return int(seed)
 
 
+def _sklearn_file(*parts) -> Path:
+    """A data file shipped inside the installed scikit-learn, found without importing it (an
+    import of sklearn.datasets takes more than a second; reading the file, a few ms)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.origin:
+        raise FileNotFoundError("scikit-learn is not installed: run `make lab` to set up .venv")
+    path = Path(spec.origin).parent.joinpath(*parts)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from the installed scikit-learn")
+    return path
+
+
 @functools.lru_cache(maxsize=1)
 def _raw_digits():
     """sklearn's 1797 digits as (X (N, 1, 8, 8) float64 in [0, 1], y (N,) int64), read-only."""
-    from sklearn.datasets import load_digits as sk_load_digits
-
-    d = sk_load_digits()
-    X = (d.images.astype(np.float64) / 16.0).reshape(-1, 1, 8, 8)  # (1797, 1, 8, 8)
-    y = d.target.astype(np.int64)  # (1797,)
+    table = np.loadtxt(_sklearn_file("datasets", "data", "digits.csv.gz"), delimiter=",")
+    X = (table[:, :64] / 16.0).reshape(-1, 1, 8, 8)  # (1797, 1, 8, 8)
+    y = table[:, 64].astype(np.int64)  # (1797,)
     X.flags.writeable = False
     y.flags.writeable = False
     return X, y
@@ -142,15 +154,13 @@ def image_names():
 @functools.cache
 def _raw_image(name):
     """The named photo as (3, H, W) float64 in [0, 1], read-only."""
+    import matplotlib.cbook
+    import matplotlib.image
+
     source, filename = _IMAGES[name]
     if source == "sklearn":
-        from sklearn.datasets import load_sample_image
-
-        rgb = load_sample_image(filename)  # (H, W, 3) uint8
+        rgb = matplotlib.image.imread(_sklearn_file("datasets", "images", filename))  # (H, W, 3)
     else:
-        import matplotlib.cbook
-        import matplotlib.image
-
         with matplotlib.cbook.get_sample_data(filename) as f:
             rgb = matplotlib.image.imread(f, format="jpg")  # (H, W, 3) uint8
     img = np.ascontiguousarray(np.asarray(rgb)[..., :3].transpose(2, 0, 1))  # (3, H, W)

@@ -26,6 +26,8 @@ from instructor.paths import GRADING
 GRADEBOOK = "gradebook.db"
 SECRET = f"{GRADING}/secret"
 
+SCHEDULER_TIMEOUT = 10  # seconds to reach a Dask scheduler before `make grade` says none answers
+
 
 def pack(root: Path, items: list[str]) -> bytes:
     """The files and folders `items` (relative to root; missing ones skipped) as a tar."""
@@ -151,7 +153,7 @@ def executor(jobs: int, scheduler: str | None = None):
         raise ValueError("a scheduler needs the distributed package (pip install distributed)") \
             from error
     try:
-        client = Client(scheduler, timeout=30)
+        client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
     except OSError as error:
         raise ValueError(f"no Dask scheduler answers at {scheduler!r}: {error}") from error
     try:

@@ -2,6 +2,15 @@
 
 from tests.mutants import Mutant
 
+PIXEL_LOOP_FORWARD = (  # the matrix product of conv_forward_fast, one output position at a time
+    "    out = np.empty((F, N, H_out, W_out), dtype=cols.dtype)\n"
+    "    for n in range(N):\n"
+    "        for i in range(H_out):\n"
+    "            for j in range(W_out):\n"
+    "                out[:, n, i, j] = w.reshape(F, -1) @ windows[n, :, i, j].ravel()\n"
+    "    out = out.reshape(F, N * H_out * W_out)\n"
+)
+
 NUMERICAL_CONV_BACKWARD_FAST = """x_shape, w, cols, conv_param = cache
     F, C, HH, WW = w.shape
     N, _, H, W = x_shape
@@ -96,12 +105,7 @@ MUTANTS = [
         edits=(
             (
                 "    out = w.reshape(F, -1) @ cols  # (F, N * H' * W')\n",
-                "    out = np.empty((F, N, H_out, W_out), dtype=cols.dtype)\n"
-                "    for n in range(N):\n"
-                "        for i in range(H_out):\n"
-                "            for j in range(W_out):\n"
-                "                out[:, n, i, j] = w.reshape(F, -1) @ windows[n, :, i, j].ravel()\n"
-                "    out = out.reshape(F, N * H_out * W_out)\n",
+                PIXEL_LOOP_FORWARD,
             ),
         ),
         fails=frozenset({"test_conv_fast_speed"}),
@@ -465,12 +469,7 @@ MUTANTS = [
                 "    out = w.reshape(F, -1) @ cols  # (F, N * H' * W')\n",
                 "    import helpers.cost\n"
                 "    helpers.cost._count_lines = lambda f, args, kw: (f(*args, **kw), 0)\n"
-                "    out = np.empty((F, N, H_out, W_out), dtype=cols.dtype)\n"
-                "    for n in range(N):\n"
-                "        for i in range(H_out):\n"
-                "            for j in range(W_out):\n"
-                "                out[:, n, i, j] = w.reshape(F, -1) @ windows[n, :, i, j].ravel()\n"
-                "    out = out.reshape(F, N * H_out * W_out)\n",
+                + PIXEL_LOOP_FORWARD,
             ),
         ),
         fails=frozenset({"test_conv_fast_speed"}),

@@ -176,6 +176,7 @@ def page(chromium, tmp_path, request):
         tab.set_default_timeout(UI)
         tab.console = []
         tab.on("console", lambda m: tab.console.append(m.text))
+        tab.on("pageerror", lambda e: tab.console.append(f"page error: {e}"))
         failed_before = request.session.testsfailed
         try:
             yield tab
@@ -275,6 +276,41 @@ def test_formgrader_shows_the_mark_scheme_beside_each_written_answer(instructor,
         page.wait_for_selector(f"text=Mark scheme for {name}", timeout=UI)
         assert page.locator(f"input.score#{name}").is_visible()  # written answers: a score box
     assert read_csv(root)  # graded before the page was opened
+
+
+def test_formgrader_locks_test_scores_and_a_manual_grade_reaches_grades_csv(instructor, course,
+                                                                            page):
+    tmp, root = course
+    from nbgrader.api import Gradebook
+
+    from instructor.grading.pipeline import refresh
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        submission = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "honest")
+        sid = submission.id
+        answer = next(g for g in submission.grades if g.cell.cell_type == "markdown")
+        tests = [g.name for g in submission.grades if g.cell.cell_type == "code"
+                 and g.auto_score is not None]
+        name, points = answer.name, float(answer.max_score)
+    before = next(r for r in read_csv(root) if r["student_id"] == "honest")
+    page.goto(f"{instructor}/formgrader?token={TOKEN}")  # logs in, as an instructor does
+    page.goto(f"{instructor}/formgrader/submissions/{sid}/")
+    page.wait_for_function("() => window.formgrader && formgrader.loaded && formgrader.grades"
+                           " && formgrader.grades.loaded && window.MathJax && MathJax.loaded",
+                           timeout=UI)  # the page's script has its grades, after MathJax
+    locked = page.locator(".autograded_cell")
+    assert locked.count() == len(tests) > 0
+    for test in tests:  # a test cell's score box is closed away: no stray keystroke reaches it
+        assert not page.locator(f"input.score#{test}").is_visible(), test
+    with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url
+                              and r.request.method == "PUT", timeout=UI) as saved:
+        box = page.locator(f"input.score#{name}")
+        box.fill(str(points))
+        box.press("Tab")  # the formgrader saves a score when its box loses focus
+    assert saved.value.ok
+    refresh(root, out=lambda *_: None)  # make feedback
+    after = next(r for r in read_csv(root) if r["student_id"] == "honest")
+    assert float(after["score"]) == float(before["score"]) + points, (before, after)
 
 
 def test_hostile_markdown_is_inert_on_the_formgrader_and_feedback_pages(instructor, course, page,

@@ -64,7 +64,7 @@ assert np.array_equal(dx2, (x2 > 0).astype(float)), "relu backward, shifted inpu
 """
 TEST_UNMODIFIED = """
 import numpy as np
-from instructor.engine.judge import last_call
+from instructor.engine.proxy import last_call
 x = np.array([-1.0, 2.0, -3.0])
 relu_forward(x)
 changed = last_call().modified
@@ -430,7 +430,7 @@ def modifies(a, b, cache, *, scale):
 """
 TEST_IN_PLACE_KINDS = """
 import numpy as np
-from instructor.engine.judge import last_call
+from instructor.engine.proxy import last_call
 a, b = np.ones(3), np.ones((0, 2))
 cache = (np.zeros(1), [np.zeros(2)])
 scale = np.ones(2)

@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from instructor.engine import judge, wire
+from instructor.engine import proxy, wire
 from instructor.engine.worker import Worker
 
 DTYPES = [
@@ -24,7 +24,7 @@ def roundtrip(value, special=None):
     tree = encoder.encode_or_fallback(value)
     frame = wire.pack({"ok": {"value": tree}}, encoder.buffers)
     msg, buffers = wire.unpack(frame)
-    link = judge.Link(None)
+    link = proxy.Link(None)
     return wire.Decoder(buffers, special or link.special).decode(msg["ok"]["value"])
 
 
@@ -85,7 +85,7 @@ def test_a_call_returning_an_empty_array_keeps_its_other_outputs():
 )
 def test_arrays_that_are_not_numbers_become_handles_that_say_what_they_are(value, words):
     got = roundtrip(value)
-    assert isinstance(got, judge.Proxy) and words in repr(got)
+    assert isinstance(got, proxy.Proxy) and words in repr(got)
     with pytest.raises(TypeError, match="cannot use as an array"):
         np.asarray(got)
 
@@ -97,13 +97,13 @@ def test_arrays_that_are_not_numbers_become_handles_that_say_what_they_are(value
 )
 def test_functions_of_trusted_modules_never_decode_as_the_judges_own(obj):
     got = roundtrip(obj)
-    assert isinstance(got, judge.Proxy), got
+    assert isinstance(got, proxy.Proxy), got
 
 
 def test_named_function_nodes_are_refused():
     for node in (["F", "os", "fork", 1], ["F", "builtins", "exec"], ["M", "os"]):
         with pytest.raises(wire.WireError):
-            wire.Decoder([], judge.Link(None).special).decode(node)
+            wire.Decoder([], proxy.Link(None).special).decode(node)
 
 
 def test_only_numpy_helpers_and_math_modules_map_to_the_judges_own():
@@ -112,7 +112,7 @@ def test_only_numpy_helpers_and_math_modules_map_to_the_judges_own():
 
     assert roundtrip(np) is np and roundtrip(np.linalg) is np.linalg and roundtrip(math) is math
     for module in (os, subprocess, sys):
-        assert isinstance(roundtrip(module), judge.Proxy)
+        assert isinstance(roundtrip(module), proxy.Proxy)
 
 
 def test_the_decoder_checks_sizes_before_it_allocates():
@@ -127,7 +127,7 @@ def test_the_decoder_checks_sizes_before_it_allocates():
 def test_a_value_larger_than_the_cap_travels_as_a_handle():
     big = np.zeros(wire.MAX_VALUE // 8 + 1)
     got = roundtrip(big)
-    assert isinstance(got, judge.Proxy) and "MB" in repr(got)
+    assert isinstance(got, proxy.Proxy) and "MB" in repr(got)
 
 
 def test_oversized_frames_are_refused_before_reading_them():

@@ -51,8 +51,8 @@ Test cell:
    {COPY_ENDED: {code, why, ended}}; only then does it read the next message. Nothing the copy
    saw or changed reaches later student cells.
 
-What a test cell can ask about the calls it made (judge.py; instructor/judging.py builds on it):
-    from instructor.engine.judge import calls, last_call
+What a test cell can ask about the calls it made (proxy.py; instructor/judging.py builds on it):
+    from instructor.engine.proxy import calls, last_call
     out, cache = conv_forward(x, w, b, conv_param)   # x, w, b, conv_param: unchanged, always
     record = last_call()          # or calls(): every call of this test cell, in order
     record.name                   # "conv_forward" (the student function's name, for messages)

@@ -1,4 +1,4 @@
-"""Figures for the course: image grids, filters, activations, sliding windows, training curves.
+"""Figures for the course: images, filters, maps, patches, sliding windows, training curves.
 
 Every function returns a matplotlib Figure (made with pyplot, so it shows in notebooks by itself;
 write `fig = plot_...(...)` or end the line with `;` to avoid a second copy as the cell's output).
@@ -20,10 +20,12 @@ __all__ = [
     "coverage_map",
     "plot_activation_maps",
     "plot_coverage",
+    "filter_mosaic",
     "plot_coverage_gallery",
     "plot_filters",
     "plot_images",
     "plot_maps",
+    "plot_patches",
     "plot_sliding_window",
     "plot_templates",
     "plot_training_curves",
@@ -362,13 +364,19 @@ def _check_named_arrays(maps, name):
     return found
 
 
-def plot_maps(maps, ncols=None, signed=True, shared=True, title=None, label="response"):
+def plot_maps(maps, ncols=None, signed=True, shared=True, title=None, label="response",
+              values=False, cmap=None):
     """Panels of maps (H, W) on a colour scale and photos (3, H, W); maps: dict title -> array.
 
     signed: diverging colours symmetric around zero (red +, blue -), else viridis from min to max.
     shared: one colour scale and bar for all maps, else one bar per map.
+    values: write each entry's value in its cell (for small maps). cmap: another colour map.
     """
     panels = _check_named_arrays(maps, "maps")
+    if not isinstance(values, bool):
+        raise TypeError(f"values must be True or False; got {values!r}")
+    if cmap is not None and cmap not in plt.colormaps():
+        raise ValueError(f"cmap must be a matplotlib colour map name; got {cmap!r}")
     for t, a in panels:
         if a.ndim == 3 and a.shape[0] != 3:
             raise ValueError(
@@ -392,7 +400,7 @@ def plot_maps(maps, ncols=None, signed=True, shared=True, title=None, label="res
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols + 0.8, 3.0 * nrows + 0.6),
                              squeeze=False, layout="constrained")
-    cmap = "RdBu_r" if signed else "viridis"
+    cmap = cmap or ("RdBu_r" if signed else "viridis")
     shown = []
     for ax, (t, a) in zip(axes.flat, panels, strict=False):
         if a.ndim == 3:
@@ -401,6 +409,10 @@ def plot_maps(maps, ncols=None, signed=True, shared=True, title=None, label="res
             vmin, vmax = limits(flat if shared else [a])
             image = ax.imshow(a, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
             shown.append(ax)
+            if values:
+                for (r, c), v in np.ndenumerate(a):
+                    ax.text(c, r, f"{v:.3g}", ha="center", va="center", fontsize=8,
+                            bbox={"facecolor": "white", "alpha": 0.7, "linewidth": 0})
             if not shared:
                 fig.colorbar(image, ax=ax, shrink=0.8, label=label)
         ax.set_title(t, fontsize=10)
@@ -477,3 +489,50 @@ def plot_coverage_gallery(settings, ncols=3):
     fig.colorbar(image, ax=axes, shrink=0.8, label="windows per pixel (same scale in every panel)")
     fig.suptitle("Coverage maps, windows per pixel (red 0: never visited)")
     return fig
+
+
+def plot_patches(patches, title=None, row_label="channel"):
+    """Patches (C, k, r, r) in [0, 1] as one mosaic: a row per channel, its mean at the end."""
+    patches = _check_array(patches, "patches", (4,), "(C, k, r, r)")
+    C, k, r, r2 = patches.shape
+    if r != r2:
+        raise ValueError(f"patches must be square (C, k, r, r); got shape {patches.shape}")
+    if not isinstance(row_label, str):
+        raise TypeError(f"row_label must be a string; got {type(row_label).__name__}")
+    _check_title(title)
+    tiles = np.concatenate([patches, patches.mean(axis=1, keepdims=True)], axis=1)  # (C, k+1, r, r)
+    mosaic = np.full((C * (r + 1) - 1, (k + 1) * (r + 1) - 1), np.nan)  # NaN: the gaps
+    for c, slot in np.ndindex(C, k + 1):
+        mosaic[c * (r + 1):c * (r + 1) + r, slot * (r + 1):slot * (r + 1) + r] = tiles[c, slot]
+    inch = min(6.5 / mosaic.shape[1], 8.0 / mosaic.shape[0])  # per mosaic pixel
+    fig, ax = plt.subplots(figsize=(inch * mosaic.shape[1] + 1.3, inch * mosaic.shape[0] + 0.9),
+                           layout="constrained")
+    ax.imshow(mosaic, cmap=plt.get_cmap("gray").with_extremes(bad="#9ecae1"),  # gaps in blue
+              vmin=0, vmax=1, interpolation="nearest")
+    ax.set_yticks([c * (r + 1) + (r - 1) / 2 for c in range(C)],
+                  [f"{row_label} {c}" for c in range(C)], fontsize=8)
+    ax.set_xticks([slot * (r + 1) + (r - 1) / 2 for slot in range(k + 1)],
+                  [str(slot + 1) for slot in range(k)] + ["mean"], fontsize=8)
+    ax.set_xlabel("rank of the patch (1 = strongest)")
+    ax.set_title(title or f"{k} patches per {row_label}", fontsize=10)
+    return fig
+
+
+def filter_mosaic(filters, ncols=16):
+    """Colour filters (F, 3, P, P) side by side as one RGB image (H, W, 3), grey at zero.
+
+    Each filter is scaled by its own largest magnitude, so 0 is mid-grey; white lines between.
+    """
+    filters = _check_array(filters, "filters", (4,), "(F, 3, P, P)")
+    F, C, P, P2 = filters.shape
+    if C != 3 or P != P2:
+        raise ValueError(f"filters must have shape (F, 3, P, P); got {filters.shape}")
+    ncols = min(_check_int(ncols, "ncols", 1), F)
+    nrows = math.ceil(F / ncols)
+    out = np.ones((nrows * (P + 1) - 1, ncols * (P + 1) - 1, 3))  # (H, W, 3)
+    for i, f in enumerate(filters):
+        r, c = divmod(i, ncols)
+        scale = np.abs(f).max() or 1.0
+        out[r * (P + 1):r * (P + 1) + P, c * (P + 1):c * (P + 1) + P] = (
+            0.5 + 0.5 * f.transpose(1, 2, 0) / scale)
+    return out

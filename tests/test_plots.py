@@ -11,12 +11,14 @@ from helpers.plots import (
     PAD_COLOUR,
     WINDOW_COLOUR,
     coverage_map,
+    filter_mosaic,
     plot_activation_maps,
     plot_coverage,
     plot_coverage_gallery,
     plot_filters,
     plot_images,
     plot_maps,
+    plot_patches,
     plot_sliding_window,
     plot_templates,
     plot_training_curves,
@@ -239,6 +241,40 @@ def test_plot_maps_shared_and_separate_scales_and_photos():
     assert colourbar_labels(fig) == ["value", "value"]
 
 
+def test_plot_maps_writes_values_and_takes_a_colour_map():
+    a = np.array([[1.0, -2.0], [3.0, 0.5]])
+    fig = plot_maps({"a": a, "mask": a > 0}, values=True, signed=False, cmap="Greens")
+    panel = next(ax for ax in fig.axes if ax.get_title() == "a")
+    assert sorted(t.get_text() for t in panel.texts) == ["-2", "0.5", "1", "3"]
+    assert panel.images[0].get_cmap().name == "Greens"
+    assert not plot_maps({"a": a}).axes[0].texts, "no values unless asked"
+
+
+def test_plot_patches_one_row_per_channel_and_the_mean_last():
+    patches = np.zeros((2, 3, 4, 4))
+    patches[1] = 1.0
+    patches[0, 0] = 0.9
+    fig = plot_patches(patches, title="top", row_label="class")
+    (ax,) = fig.axes
+    mosaic = ax.images[0].get_array()
+    assert mosaic.shape == (2 * 5 - 1, 4 * 5 - 1)
+    assert mosaic[0, 0] == pytest.approx(0.9) and mosaic[0, 15] == pytest.approx(0.3), "mean last"
+    assert np.ma.is_masked(mosaic[4, 0]) or np.isnan(mosaic[4, 0]), "gaps between patches"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["class 0", "class 1"]
+    assert [t.get_text() for t in ax.get_xticklabels()][-1] == "mean"
+    assert ax.get_title() == "top"
+
+
+def test_filter_mosaic_puts_zero_at_grey_and_each_filter_in_its_place():
+    filters = np.zeros((3, 3, 2, 2))
+    filters[1, 0, 0, 0] = -4.0  # filter 1, red channel, top-left: the most negative
+    out = filter_mosaic(filters, ncols=2)
+    assert out.shape == (2 * 3 - 1, 2 * 3 - 1, 3)
+    assert np.all(out[:2, :2] == 0.5), "an all-zero filter is grey"
+    assert out[0, 3, 0] == 0.0 and out[0, 3, 1] == 0.5, "filter 1 sits right of filter 0"
+    assert np.all(out[3:, 3:] == 1.0) and np.all(out[2] == 1.0), "gaps and the empty slot white"
+
+
 def test_plot_templates_one_row_per_model_on_one_scale():
     rng = np.random.default_rng(1)
     w = rng.normal(size=(4, 6))
@@ -269,6 +305,12 @@ def test_plot_coverage_gallery_titles_and_counts():
         (lambda: plot_maps({"a": np.zeros((2, 2))}, signed="yes"), TypeError, "True or False"),
         (lambda: plot_templates({"m": np.zeros((2, 6))}, shape=(2, 2)), ValueError, "(K, H \\* W)"),
         (lambda: plot_templates({"m": np.zeros((2, 6))}, shape=6), TypeError, "pair of integers"),
+        (lambda: plot_maps({"a": np.zeros((2, 2))}, values=1), TypeError, "values must be"),
+        (lambda: plot_maps({"a": np.zeros((2, 2))}, cmap="nope"), ValueError, "colour map name"),
+        (lambda: plot_patches(np.zeros((2, 3, 4, 5))), ValueError, "square"),
+        (lambda: plot_patches(np.zeros((3, 4, 4))), ValueError, "\\(C, k, r, r\\)"),
+        (lambda: filter_mosaic(np.zeros((2, 1, 3, 3))), ValueError, "\\(F, 3, P, P\\)"),
+        (lambda: filter_mosaic(np.zeros((2, 3, 3, 3)), ncols=0), ValueError, "ncols"),
         (lambda: plot_coverage_gallery([]), TypeError, "non-empty list"),
         (lambda: plot_coverage_gallery([(7, 3, 1)]), TypeError, "tuple \\(N, F, S, P\\)"),
         (lambda: plot_coverage_gallery([(3, 5, 1, 0)]), ValueError, "F must fit"),

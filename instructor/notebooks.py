@@ -29,25 +29,21 @@ class ExecutionTimeout(RuntimeError):
     """A notebook did not finish in time: a kernel that never started or a cell that hangs."""
 
 
-def execute(nb, cwd: str | Path, timeout: float = CELL_TIMEOUT, allow_errors: bool = True,
-            total_timeout: float = NOTEBOOK_TIMEOUT, startup_timeout: float = STARTUP_TIMEOUT):
-    """Execute a notebook in a fresh kernel in cwd; returns the executed notebook.
+def bounded_client(nb, cwd: str | Path, timeout: float = CELL_TIMEOUT,
+                   allow_errors: bool = True, total_timeout: float = NOTEBOOK_TIMEOUT,
+                   startup_timeout: float = STARTUP_TIMEOUT):
+    """An nbclient NotebookClient for nb in cwd whose every wait is bounded and fails loudly.
 
-    Every wait is bounded and fails loudly with ExecutionTimeout: the kernel's start
-    (startup_timeout), each cell (timeout), the whole notebook (total_timeout) and the output
-    that follows a cell's reply. The kernel gets one BLAS thread (helpers.threads), as the
-    grader's worker does.
+    Each cell gets at most `timeout` s and all cells together `total_timeout` s (CellTimeoutError,
+    or ExecutionTimeout once the total is spent), the kernel `startup_timeout` s to start, and the
+    output that follows a cell's reply 10 s; the kernel is shut down at once, not gracefully.
+    Its waits for messages look again every second (instructor.kernel_client), so a reply is
+    never held until a timeout.
     """
-    import os
     import time
 
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from .kernel_client import SteppedNotebookClient
 
-    from helpers.threads import blas_environment
-
-    nb = nbformat.from_dict(nb)
     deadline = time.monotonic() + total_timeout
 
     def cell_timeout(cell) -> int:
@@ -56,7 +52,7 @@ def execute(nb, cwd: str | Path, timeout: float = CELL_TIMEOUT, allow_errors: bo
             raise ExecutionTimeout(f"the notebook ran past its {total_timeout:g} s limit")
         return max(1, int(min(timeout, left)))
 
-    client = NotebookClient(
+    return SteppedNotebookClient(
         nb,
         timeout_func=cell_timeout,
         startup_timeout=int(startup_timeout),
@@ -67,10 +63,34 @@ def execute(nb, cwd: str | Path, timeout: float = CELL_TIMEOUT, allow_errors: bo
         allow_errors=allow_errors,
         resources={"metadata": {"path": str(cwd)}},
     )
-    env = {**os.environ, **blas_environment()}
+
+
+def kernel_environment() -> dict[str, str]:
+    """The environment of a course kernel: this one's, with one BLAS thread (helpers.threads)."""
+    import os
+
+    from helpers.threads import blas_environment
+
+    return {**os.environ, **blas_environment()}
+
+
+def execute(nb, cwd: str | Path, timeout: float = CELL_TIMEOUT, allow_errors: bool = True,
+            total_timeout: float = NOTEBOOK_TIMEOUT, startup_timeout: float = STARTUP_TIMEOUT):
+    """Execute a notebook in a fresh kernel in cwd; returns the executed notebook.
+
+    Every wait is bounded and fails loudly with ExecutionTimeout (bounded_client). The kernel gets
+    one BLAS thread (helpers.threads), as the grader's worker does.
+    """
+    import time
+
+    import nbformat
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    nb = nbformat.from_dict(nb)
+    client = bounded_client(nb, cwd, timeout, allow_errors, total_timeout, startup_timeout)
     started = time.monotonic()
     try:
-        client.execute(env=env)
+        client.execute(env=kernel_environment())
     except CellTimeoutError as error:
         raise ExecutionTimeout(
             f"a cell ran past its limit ({timeout:g} s per cell, {total_timeout:g} s per "

@@ -16,7 +16,14 @@ from instructor.lessons import (
     tags,
     with_solutions,
 )
-from instructor.notebooks import execute, read
+from instructor.notebooks import (
+    CELL_TIMEOUT,
+    NOTEBOOK_TIMEOUT,
+    bounded_client,
+    execute,
+    kernel_environment,
+    read,
+)
 from instructor.paths import ROOT, SOURCE, assignment_ids
 from instructor.reference import api
 
@@ -207,14 +214,11 @@ def _run_answers(path, answers):
 
     Returns (executed notebook, [the check's hint after "Not yet:", or None, per answer]).
     """
-    from nbclient import NotebookClient
-
     nb = nbformat.from_dict(with_solutions(read(path), read(solutions_path(path))))
     by_id = {cell.get("id"): i for i, cell in enumerate(nb.cells)}
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(LESSONS)}})  # fmt: skip
+    client = bounded_client(nb, LESSONS, timeout=CELL_TIMEOUT, total_timeout=NOTEBOOK_TIMEOUT)
     found = []
-    with client.setup_kernel():
+    with client.setup_kernel(env=kernel_environment()):
         for i, cell in enumerate(nb.cells):
             client.execute_cell(cell, i)
         for check_id, source in answers:

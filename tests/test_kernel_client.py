@@ -1,0 +1,60 @@
+"""instructor.kernel_client: a message whose poll missed its wake-up is read within a step."""
+
+import asyncio
+import time
+from queue import Empty
+
+import pytest
+from jupyter_client.channels import AsyncZMQSocketChannel
+
+from instructor import kernel_client
+from instructor.kernel_client import SteppedChannel
+
+
+class MissedWakeUp:
+    """AsyncZMQSocketChannel.get_msg as pyzmq behaves when it misses a wake-up.
+
+    The message arrives `arrives` s after the start; a poll that was already waiting then does
+    not wake, and only finds it when its own timeout fires; a poll started after the message
+    arrived returns at once.
+    """
+
+    def __init__(self, arrives: float | None):
+        self.start, self.arrives, self.polls = time.monotonic(), arrives, []
+
+    async def __call__(self, channel, timeout=None):
+        self.polls.append(timeout)
+        began = time.monotonic() - self.start
+        if self.arrives is not None and began >= self.arrives:
+            return {"msg": "reply"}
+        await asyncio.sleep(timeout)
+        if self.arrives is not None and time.monotonic() - self.start >= self.arrives:
+            return {"msg": "reply"}
+        raise Empty
+
+
+def channel(monkeypatch, arrives):
+    fake = MissedWakeUp(arrives)
+    monkeypatch.setattr(AsyncZMQSocketChannel, "get_msg",
+                        lambda self, timeout=None: fake(self, timeout))
+    return SteppedChannel.__new__(SteppedChannel), fake
+
+
+def test_a_message_whose_wake_up_was_missed_is_read_within_a_step(monkeypatch):
+    monkeypatch.setattr(kernel_client, "STEP", 0.2)
+    stepped, fake = channel(monkeypatch, arrives=0.1)
+    started = time.monotonic()
+    assert asyncio.run(stepped.get_msg(timeout=30)) == {"msg": "reply"}
+    assert time.monotonic() - started < 1.0, "held until the 30 s timeout"
+    assert all(t <= 0.2 for t in fake.polls), fake.polls
+
+
+def test_no_message_is_empty_at_the_timeout_not_before(monkeypatch):
+    monkeypatch.setattr(kernel_client, "STEP", 0.2)
+    stepped, fake = channel(monkeypatch, arrives=None)
+    started = time.monotonic()
+    with pytest.raises(Empty):
+        asyncio.run(stepped.get_msg(timeout=0.7))
+    assert 0.7 <= time.monotonic() - started < 1.5
+    assert len(fake.polls) >= 4
+

@@ -30,6 +30,7 @@ import nbformat
 from instructor.paths import COURSE, DIST, ROOT, assignment_ids
 
 EDITION = Path(__file__).resolve().parent / "edition"
+KERNEL_CLIENT = Path(__file__).resolve().parents[1] / "kernel_client.py"
 ZIP_NAME = "convnets-from-scratch-student.zip"
 ZIP_FOLDER = "convnets-from-scratch"
 SKIP = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc", ".DS_Store")
@@ -165,6 +166,7 @@ def build_edition(root: Path = COURSE, dist: Path = DIST, repo: Path = ROOT, out
     shutil.copyfile(EDITION / "Makefile", stage / "Makefile")
     shutil.copyfile(EDITION / "gitignore", stage / ".gitignore")
     shutil.copyfile(EDITION / "validate.py", stage / "validate.py")
+    shutil.copyfile(KERNEL_CLIENT, stage / KERNEL_CLIENT.name)  # validate.py imports it
     shutil.copyfile(EDITION / "nbgrader_config.py", stage / "nbgrader_config.py")
     shutil.copytree(EDITION / "jupyter", stage / "jupyter", ignore=SKIP)
     (stage / "grader.json").write_text(json.dumps(grader_limits(root), indent=1) + "\n")

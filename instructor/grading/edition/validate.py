@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 from jupyter_core.utils import run_sync
-from nbclient import NotebookClient
+from kernel_client import SteppedNotebookClient  # beside this file: waits that wake every second
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 HERE = Path(__file__).resolve().parent
@@ -70,9 +70,9 @@ def validate(path: Path) -> list[str]:
     nb = nbformat.read(str(path), as_version=4)
     for var in THREADS:
         os.environ[var] = str(LIMITS.get("threads", 1))
-    client = NotebookClient(nb, timeout=LIMITS["cell_timeout"], allow_errors=True,
-                            kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = SteppedNotebookClient(nb, timeout=LIMITS["cell_timeout"], allow_errors=True,
+                                   kernel_name="python3",
+                                   resources={"metadata": {"path": str(path.parent)}})
     problems: list[str] = []
     started = time.monotonic()
     stopped = None

@@ -301,13 +301,10 @@ MUTANTS = [
                 "divmod(int(np.argmax(window)), PH)",
             ),
         ),
-        fails=frozenset(
-            {
-                "test_max_pool_backward_overlap",
-                "test_max_pool_backward_ties",
-                "test_max_pool_backward_values",
-            }
-        ),
+        fails=frozenset({"test_max_pool_backward_overlap", "test_max_pool_backward_values"}),
+        # In a tied window the entry it picks is often a maximum too, which the ties test
+        # accepts: whether that test fails depends on the hidden inputs' seed.
+        may_fail=frozenset({"test_max_pool_backward_ties"}),
     ),
     Mutant(
         name="max_pool_backward_ignores_stride",

@@ -97,8 +97,10 @@ def test_a_class_is_graded_exactly(assignment, tmp_path):
     before = (root / "grades.csv").read_text()
     worst = sorted(mutants, key=lambda m: -len(failed_tests(root, m.name, assignment)))[:3]
     shown = ["reference", "untouched", *(m.name for m in worst)]
-    run(root, jobs=2, students=shown)
+    again = run(root, jobs=2, students=shown)
     assert (root / "grades.csv").read_text() == before
+    missed = [key for key, sub in again.items() if sub.autograded and not sub.from_cache]
+    assert not missed, f"graded again although nothing changed (cache misses): {missed}"
     hidden, solution = secret_lines([assignment])  # a student's own code may repeat a line
     code = {line for line in hidden - solution if not STRING_ONLY.match(line)}
     assert code, "the assignment has no hidden test code to look for"

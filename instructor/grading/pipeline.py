@@ -196,6 +196,9 @@ def grade_all(api, root: Path, subs, limits: Limits, cache_dir: Path, jobs: int,
     work = [s for s in subs if s.staged is not None]
     if not work:
         return
+    # Largest notebooks first: they take longest to grade (more cells, tests and training), and
+    # started last one would run alone while the other workers sit idle.
+    work.sort(key=lambda s: s.staged.stat().st_size, reverse=True)
     _ensure_gradebook(api, root)
     gradebook = (root / "gradebook.db").read_bytes()
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:

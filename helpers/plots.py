@@ -491,6 +491,15 @@ def plot_coverage_gallery(settings, ncols=3):
     return fig
 
 
+def _tile(tiles, gap):
+    """Tiles (R, K, P, P, ...) as one image (R * (P+1) - 1, K * (P+1) - 1, ...), gap between."""
+    R, K, P = tiles.shape[:3]
+    out = np.full((R * (P + 1) - 1, K * (P + 1) - 1, *tiles.shape[4:]), gap, dtype=float)
+    for r, k in np.ndindex(R, K):
+        out[r * (P + 1):r * (P + 1) + P, k * (P + 1):k * (P + 1) + P] = tiles[r, k]
+    return out
+
+
 def plot_patches(patches, title=None, row_label="channel"):
     """Patches (C, k, r, r) in [0, 1] as one mosaic: a row per channel, its mean at the end."""
     patches = _check_array(patches, "patches", (4,), "(C, k, r, r)")
@@ -501,9 +510,7 @@ def plot_patches(patches, title=None, row_label="channel"):
         raise TypeError(f"row_label must be a string; got {type(row_label).__name__}")
     _check_title(title)
     tiles = np.concatenate([patches, patches.mean(axis=1, keepdims=True)], axis=1)  # (C, k+1, r, r)
-    mosaic = np.full((C * (r + 1) - 1, (k + 1) * (r + 1) - 1), np.nan)  # NaN: the gaps
-    for c, slot in np.ndindex(C, k + 1):
-        mosaic[c * (r + 1):c * (r + 1) + r, slot * (r + 1):slot * (r + 1) + r] = tiles[c, slot]
+    mosaic = _tile(tiles, np.nan)  # NaN: the gaps
     inch = min(6.5 / mosaic.shape[1], 8.0 / mosaic.shape[0])  # per mosaic pixel
     fig, ax = plt.subplots(figsize=(inch * mosaic.shape[1] + 1.3, inch * mosaic.shape[0] + 0.9),
                            layout="constrained")
@@ -529,10 +536,8 @@ def filter_mosaic(filters, ncols=16):
         raise ValueError(f"filters must have shape (F, 3, P, P); got {filters.shape}")
     ncols = min(_check_int(ncols, "ncols", 1), F)
     nrows = math.ceil(F / ncols)
-    out = np.ones((nrows * (P + 1) - 1, ncols * (P + 1) - 1, 3))  # (H, W, 3)
-    for i, f in enumerate(filters):
-        r, c = divmod(i, ncols)
-        scale = np.abs(f).max() or 1.0
-        out[r * (P + 1):r * (P + 1) + P, c * (P + 1):c * (P + 1) + P] = (
-            0.5 + 0.5 * f.transpose(1, 2, 0) / scale)
-    return out
+    scale = np.abs(filters).max(axis=(1, 2, 3), keepdims=True)  # (F, 1, 1, 1)
+    shown = 0.5 + 0.5 * filters / np.where(scale > 0, scale, 1.0)  # (F, 3, P, P) in [0, 1]
+    tiles = np.ones((nrows * ncols, P, P, 3))  # empty slots white
+    tiles[:F] = shown.transpose(0, 2, 3, 1)
+    return _tile(tiles.reshape(nrows, ncols, P, P, 3), 1.0)  # (H, W, 3)

@@ -16,14 +16,7 @@ from instructor.lessons import (
     tags,
     with_solutions,
 )
-from instructor.notebooks import (
-    CELL_TIMEOUT,
-    NOTEBOOK_TIMEOUT,
-    bounded_client,
-    execute,
-    kernel_environment,
-    read,
-)
+from instructor.notebooks import bounded_client, execute, kernel_environment, read
 from instructor.paths import ROOT, SOURCE, assignment_ids
 from instructor.reference import api
 
@@ -216,7 +209,7 @@ def _run_answers(path, answers):
     """
     nb = nbformat.from_dict(with_solutions(read(path), read(solutions_path(path))))
     by_id = {cell.get("id"): i for i, cell in enumerate(nb.cells)}
-    client = bounded_client(nb, LESSONS, timeout=CELL_TIMEOUT, total_timeout=NOTEBOOK_TIMEOUT)
+    client = bounded_client(nb, LESSONS)  # 120 s a cell, 300 s in all, each failing loudly
     found = []
     with client.setup_kernel(env=kernel_environment()):
         for i, cell in enumerate(nb.cells):

@@ -33,6 +33,10 @@ $(STAMP): pyproject.toml
 	    | grep -v "is ignored: it is neither a file nor a directory"; \
 	  test $${PIPESTATUS[0]} -eq 0; \
 	fi
+	@# jsonschema imports rfc3987-syntax when it is there (an optional format checker pulled in
+	@# by jupyter-events), and that import builds a grammar: 2-3 s in every process that reads a
+	@# notebook. Nothing here checks IRI formats, so it goes.
+	@$(PY) -m pip uninstall --disable-pip-version-check -y -q rfc3987-syntax >/dev/null 2>&1 || true
 	@touch $(STAMP)
 	@echo "==> $(VENV) is ready"
 

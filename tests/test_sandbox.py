@@ -10,6 +10,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from instructor.engine import cache, isolation
 from instructor.engine.driver import grade_notebook
+from instructor.engine.judge import WITHHELD
 from instructor.engine.limits import Limits
 from instructor.grading.execute import HardenedExecute
 from instructor.paths import ROOT
@@ -703,21 +704,55 @@ def relu_forward(x):
 '''
 
 
+LEAKS = """
+def relu_forward(x):
+    raise ValueError(f"saw {x.tolist()}")
+"""
+WRAPS = """
+import numpy as np
+try:
+    relu_forward(np.ones(2))
+except ValueError:
+    pass
+### BEGIN HIDDEN TESTS
+secret_input = np.array([-7.25, 3.5])
+try:
+    relu_forward(secret_input)
+except ValueError as error:
+    raise AssertionError(f"relu_forward refused the input: {error}") from error
+### END HIDDEN TESTS
+"""
+
+
 @pytest.mark.parametrize(
-    "solution, expected",
+    "solution, test, expected",
     [
-        (SOLUTION, "A hidden test in this cell failed: AssertionError: value must be positive"),
-        (RAISES, "A hidden test in this cell failed: ValueError: negative input"),
+        (SOLUTION, HIDDEN_CALL,
+         "A hidden test in this cell failed: AssertionError: value must be positive"),
+        (RAISES, HIDDEN_CALL, f"A hidden test in this cell failed: ValueError: {WITHHELD}"),
+        (LEAKS, HIDDEN_CALL, f"A hidden test in this cell failed: ValueError: {WITHHELD}"),
+        (LEAKS, WRAPS, "A hidden test in this cell failed: AssertionError: relu_forward refused "
+                       f"the input: {WITHHELD}"),
     ],
-    ids=["assert-in-visible-helper", "student-exception"],
+    ids=["assert-in-visible-helper", "student-exception", "message-with-the-inputs",
+         "message-quoted-by-the-test"],
 )
 def test_hidden_failures_through_helpers_or_student_errors_stay_hidden(
-    tmp_path, solution, expected
+    tmp_path, solution, test, expected
 ):
-    result = grade(notebook(solution=solution, tests=[graded("test_h", HIDDEN_CALL)]), tmp_path)
+    """A student exception during a hidden test shows its type, never its message (which could
+    carry the hidden inputs out); a visible call's exception keeps its message."""
+    result = grade(notebook(solution=solution, tests=[graded("test_h", test)]), tmp_path)
     (error,) = result.nb.cells[-1].outputs
     assert error.traceback == [expected]
     assert "secret_input" not in outputs_text(result) and "-7.25" not in outputs_text(result)
+
+
+def test_a_student_exception_in_a_visible_call_keeps_its_message(tmp_path):
+    visible = "import numpy as np\nrelu_forward(np.array([-1.0]))\n"
+    result = grade(notebook(solution=RAISES, tests=[graded("test_v", visible)]), tmp_path)
+    assert statuses(result) == {"test_v": "error"}
+    assert "ValueError: negative input" in outputs_text(result)
 
 
 def test_syntax_error_in_hidden_tests_does_not_quote_them(tmp_path):
@@ -965,8 +1000,8 @@ def test_filling_the_disk_stops_the_cell_and_is_reported(tmp_path):
         assert f"disk limit of {LIMITS.disk_mb} MB exceeded in cell 3" in result.problems
 
 
-def test_the_seed_comes_from_the_course_secret_and_the_ids(tmp_path):
-    from instructor.grading.execute import grading_seed
+def test_the_seed_comes_from_the_course_secret_the_ids_and_the_work(tmp_path):
+    from instructor.grading.execute import grading_seed, work_digest
 
     first = grading_seed(tmp_path, "jane", "a1_fully_connected")
     secret = tmp_path / ".grading" / "secret"
@@ -974,6 +1009,14 @@ def test_the_seed_comes_from_the_course_secret_and_the_ids(tmp_path):
     assert grading_seed(tmp_path, "jane", "a1_fully_connected") == first
     assert grading_seed(tmp_path, "john", "a1_fully_connected") != first
     assert grading_seed(tmp_path, "jane", "a2_convolution") != first
+    # a resubmission (other work) draws other hidden inputs; the same work, the same ones
+    nb = notebook("def f(x):\n    return x", tests=[graded("test_f", "assert f(1) == 1")])
+    again = notebook("def f(x):\n    return x", tests=[graded("test_f", "assert f(2) == 2")])
+    changed = notebook("def f(x):\n    return x  # print(hidden inputs)", tests=[])
+    assert work_digest(nb) == work_digest(again) != work_digest(changed)
     pre = HardenedExecute(course_root=str(tmp_path))
     ids = {"nbgrader": {"student": "jane", "assignment": "a1_fully_connected"}}
-    assert pre.seed(ids) == first and pre.seed({}) == ""
+    assert pre.seed(nb, ids) == grading_seed(tmp_path, "jane", "a1_fully_connected",
+                                             work_digest(nb))
+    assert pre.seed(nb, ids) not in (first, pre.seed(changed, ids))
+    assert pre.seed(nb, {}) == ""

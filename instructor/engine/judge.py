@@ -158,6 +158,7 @@ def feedback(exc: BaseException, filename: str, lines: list[str], hidden: set[in
         numbers.append(exc.lineno)
         message = exc.msg
     if any(n in hidden for n in numbers) or (not numbers and hidden):
+        message = withhold_student_text(exc, message)
         short = message[:HIDDEN_MESSAGE_CHARS]
         text = f"A hidden test in this cell failed: {name}: {short}".rstrip(": ")
         return {"ename": name, "evalue": short, "traceback": [text]}
@@ -169,6 +170,28 @@ def feedback(exc: BaseException, filename: str, lines: list[str], hidden: set[in
             trace.append(f"    {lines[number - 1].strip()}")
     trace.append(f"{name}: {message}" if message else name)
     return {"ename": name, "evalue": message, "traceback": trace}
+
+
+WITHHELD = "<message of your code's exception: not shown, as it could hold the hidden inputs>"
+
+
+def withhold_student_text(exc: BaseException, message: str) -> str:
+    """message with the text of any student exception behind exc replaced by WITHHELD.
+
+    Student code raising during a hidden test could write the hidden inputs into its message;
+    the message of a failure there is the judge's own words only.
+    """
+    seen, error = set(), exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        text = getattr(error, "student_message", None)
+        if text is not None:
+            if error is exc:
+                return WITHHELD
+            if text:
+                message = message.replace(text, WITHHELD)
+        error = error.__cause__ or error.__context__
+    return message
 
 
 def read_snapshot(channel: wire.Channel, link: Link) -> dict:

@@ -247,12 +247,15 @@ def rebuild_exception(info) -> Exception:
         return RuntimeError("student code raised an unreadable exception")
     name, message = str(info[0])[:100], str(info[1])[:2000]
     kind = getattr(builtins, name, None) if info[2] is True else None
+    error = None
     if isinstance(kind, type) and issubclass(kind, Exception):
         try:
-            return kind(message)
+            error = kind(message)
         except Exception:
             pass
-    return RuntimeError(f"{name}: {message}")
+    error = error if error is not None else RuntimeError(f"{name}: {message}")
+    error.student_message = message  # text the student chose: judge.feedback may withhold it
+    return error
 
 
 class Proxy:

@@ -211,6 +211,7 @@ class Worker:
                 args = [decode_arg(a) for a in msg["args"]]
                 kwargs = {k: decode_arg(v) for k, v in msg["kwargs"].items()}
                 before = [a.copy() for a in arrays]
+                params = _param_names(target, len(args))  # before the call can change them
                 kind = msg.get("measure")
                 if kind is None:
                     result = target(*args, **kwargs)
@@ -226,7 +227,7 @@ class Worker:
                     **({} if kind is None else {"measured": measured}),
                     "modified": modified,
                     "after": [arrays[i] for i in modified],
-                    "params": _param_names(target, len(args)),
+                    "params": params,
                 }
             if op == "getattr":
                 return {"value": getattr(target, msg["name"])}

@@ -37,9 +37,24 @@ def course_secret(root) -> bytes:
     return text.encode()
 
 
-def grading_seed(root, student_id: str, assignment_id: str) -> str:
-    """The hidden tests' seed for one submission: HMAC-SHA256(secret, "<student>/<assignment>")."""
-    message = f"{student_id}/{assignment_id}".encode()
+def work_digest(nb) -> str:
+    """A hash of the student's work in a notebook: the sources of its cells, test cells aside."""
+    from instructor.cells import is_test_cell
+
+    digest = hashlib.sha256()
+    for cell in nb.get("cells", []):
+        if not is_test_cell(cell):
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else str(source)
+            digest.update(source.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.hexdigest()
+
+
+def grading_seed(root, student_id: str, assignment_id: str, work: str = "") -> str:
+    """The hidden tests' seed for one submission: HMAC-SHA256(secret, "<student>/<assignment>/
+    <work digest>"). Re-grading the same work draws the same inputs; a resubmission draws new
+    ones, so inputs a submission saw are no use to the next."""
+    message = f"{student_id}/{assignment_id}/{work}".encode()
     return hmac.new(course_secret(root), message, hashlib.sha256).hexdigest()
 
 
@@ -72,19 +87,19 @@ class HardenedExecute(NbGraderPreprocessor):
         configured = self.config.get("CourseDirectory", {}).get("root")
         return str(configured) if configured else os.getcwd()
 
-    def seed(self, resources) -> str:
+    def seed(self, nb, resources) -> str:
         """The hidden tests' seed for the submission nbgrader is grading ("" without ids)."""
         info = resources.get("nbgrader") or {}
         student, assignment = info.get("student"), info.get("assignment")
         if not (isinstance(student, str) and isinstance(assignment, str)):
             return ""
-        return grading_seed(self.root(), student, assignment)
+        return grading_seed(self.root(), student, assignment, work_digest(nb))
 
     def preprocess(self, nb, resources):
         """Grade `nb` (reusing a cached result when one matches) and record problems."""
         limits = self.limits()
         workdir = (resources.get("metadata") or {}).get("path") or os.getcwd()
-        seed = self.seed(resources)
+        seed = self.seed(nb, resources)
         result = None
         if self.cache_dir:
             result = load(nb, Path(self.cache_dir) / f"{cache_key(nb, limits, seed)}.json")

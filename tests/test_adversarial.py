@@ -204,9 +204,8 @@ def test_tampering_with_the_checks_earns_nothing(tmp_path):
     assert hard["test_conv_forward_values"][0] == 0, "hard-coded outputs kept the hidden points"
     assert hard["test_conv_forward_stride_pad"][0] == 0
 
-    numerical = failed_tests(root, "numerical_backward", A)
-    assert "test_conv_backward_timing" in numerical
-    assert numerical <= {"test_conv_backward_timing", "test_conv_backward_shapes", *BACKWARD_TESTS}
+    numerical = failed_tests(root, "numerical_backward", A)  # none of the backward's points
+    assert numerical == {"test_conv_backward_timing", "test_conv_backward_shapes", *BACKWARD_TESTS}
     status = results[("numerical_backward", A)].status
     assert status == "needs manual grading" or re.fullmatch(
         r"failed: .*test_conv_backward_\w+.*time limit.*\(partial score kept\)", status

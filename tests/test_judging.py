@@ -149,6 +149,23 @@ def test_analytic_check_accepts_loops_and_rejects_finite_differences():
     assert time.perf_counter() - start < 1.5 * spent + 0.1
 
 
+def test_a_backward_that_answers_the_timed_input_cheaply_fails_the_analytic_check():
+    def spotter(dout, cache):  # right (here: the reference) except on inputs it takes for timing
+        x, w, b, _ = cache[:4] if isinstance(cache, tuple) else cache
+        if np.shape(x)[0] >= 7:
+            return np.zeros(np.shape(x)), np.zeros(np.shape(w)), np.zeros(np.shape(b))
+        return A2.conv_backward_naive(dout, cache)
+
+    judging._ANALYTIC.clear()
+    with pytest.raises(AssertionError, match="wrong gradients on the input it was timed on"):
+        judging.check_analytic_backward("spotter", A2.conv_forward_naive, spotter,
+                                        A2.conv_forward_naive, A2.conv_backward_naive,
+                                        judging.few_outputs_conv_args)
+    g = judging.rng("sizes")
+    shapes = {tuple(np.shape(a) for a in judging.few_outputs_conv_args(g)[:2]) for _ in range(8)}
+    assert len(shapes) > 4, f"the timed inputs' shapes do not vary: {shapes}"
+
+
 def test_rounded_down_reference_convolution_matches_the_naive_one_where_windows_tile():
     g = judging.rng("floor")
     x, w, b = g.standard_normal((2, 3, 7, 5)), g.standard_normal((4, 3, 3, 3)), np.ones(4)

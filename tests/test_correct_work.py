@@ -1,20 +1,36 @@
-"""The correct-work catalogue (tests/correct/) through the real grader and nbgrader validate.
+"""The correct-work catalogue (tests/correct/) through the real grader and the student's validate.
 
 Every variant is right, written another way; the grader must give it every autograded point,
-with status graded (or needs manual grading), and nbgrader validate on the notebook must pass it.
+with status graded (or needs manual grading). In the student edition (carrying the same limits)
+both ways a student validates must pass it: `make validate` (validate.py, whose verdicts must
+agree with the grader's visible tests) and the notebook's Validate button (nbgrader validate
+with the edition's config).
 """
 
 import importlib
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
-import nbformat
 import pytest
 
 from tests.correct import apply
 from tests.mutants import reference_submission
-from tests.support.course import available_assignments, cell_scores, make_course, run, submit
+from tests.support.course import (
+    TEST_LIMITS,
+    available_assignments,
+    cell_scores,
+    make_course,
+    run,
+    submit,
+)
+from tests.support.validation import (
+    disagreements,
+    grader_visible_failures,
+    place,
+    student_edition,
+    test_cells,
+    validate_all,
+)
 
 ASSIGNMENTS = available_assignments()
 
@@ -36,13 +52,24 @@ def test_the_catalogue_has_at_least_twenty_variants():
             apply(reference_submission(assignment), variant)  # every edit still applies
 
 
-def validate(path) -> str:
-    """nbgrader validate's verdict on one notebook: "" when it passes, else what it printed."""
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", path.name],
-                          cwd=path.parent, capture_output=True, text=True, timeout=900)
-    if "Success! Your notebook passes all the tests." in done.stdout:
-        return ""
-    return (done.stdout + done.stderr)[-600:]
+SUCCESS = "Success! Your notebook passes all the tests."
+
+
+def validate_button(stage, paths: dict) -> dict[str, str]:
+    """nbgrader validate in the edition (the Validate button's settings) on every notebook, in
+    one process: {name: what it printed} for those it refuses."""
+    command = [sys.executable, "-m", "nbgrader", "validate"]
+    done = subprocess.run([*command, *map(str, paths.values())], cwd=stage,
+                          capture_output=True, text=True, timeout=1800)
+    if done.stdout.count(SUCCESS) == len(paths):
+        return {}
+    refused = {}
+    for name, path in paths.items():  # which one: each alone
+        alone = subprocess.run([*command, str(path)], cwd=stage, capture_output=True,
+                               text=True, timeout=900)
+        if SUCCESS not in alone.stdout:
+            refused[name] = (alone.stdout + alone.stderr)[-600:]
+    return refused or {"(all)": (done.stdout + done.stderr)[-600:]}
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -65,18 +92,19 @@ def test_correct_work_gets_full_marks_and_passes_validate(assignment, tmp_path):
             lost[variant.name] = {"cells": short, "status": status, "needs": variant.needs,
                                   "detail": results[(variant.name, assignment)].detail[:300]}
 
-    folder = tmp_path / "validate"
-    folder.mkdir()
-    paths = []
+    stage = student_edition(root, tmp_path, TEST_LIMITS)
+    paths = place(stage, assignment, {v.name: apply(reference, v) for v in variants})
+    verdicts = validate_all(stage, paths)
+    order = test_cells(assignment)
+    refused = {}
     for variant in variants:
-        path = folder / variant.name / f"{assignment}.ipynb"
-        path.parent.mkdir()
-        nbformat.write(apply(reference, variant), str(path))
-        paths.append(path)
-    with ThreadPoolExecutor(2) as pool:
-        verdicts = dict(zip([v.name for v in variants], pool.map(validate, paths), strict=True))
-    refused = {name: verdict for name, verdict in verdicts.items() if verdict}
-    assert not lost and not refused, (
+        graded = root / "autograded" / variant.name / assignment / f"{assignment}.ipynb"
+        found = disagreements(verdicts[variant.name], grader_visible_failures(graded), order)
+        if found or verdicts[variant.name].failed:
+            refused[variant.name] = found or verdicts[variant.name].failed
+    button = validate_button(stage, paths)
+    assert not lost and not refused and not button, (
         f"correct work that lost points in the grader: {lost}; "
-        f"correct work nbgrader validate refuses: {refused}"
+        f"correct work make validate refuses: {refused}; "
+        f"correct work the Validate button refuses: {button}"
     )

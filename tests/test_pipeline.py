@@ -3,7 +3,8 @@
 For each assignment one synthetic class is released, submitted and graded by the real pipeline
 (sandboxed execution in parallel, then nbgrader autograde): the reference solution, the untouched
 release, and every mutant of the assignment's catalogue, each of which must lose exactly the
-points of the test cells it is listed to fail.
+points of the test cells it is listed to fail. The student edition's validate then runs on every
+one of them and must fail exactly the test cells whose visible part the grader failed.
 """
 
 import copy
@@ -31,6 +32,14 @@ from tests.support.course import (
     run,
     secret_lines,
     submit,
+)
+from tests.support.validation import (
+    disagreements,
+    grader_visible_failures,
+    place,
+    student_edition,
+    test_cells,
+    validate_all,
 )
 
 ASSIGNMENTS = available_assignments()
@@ -82,6 +91,23 @@ def test_a_class_is_graded_exactly(assignment, tmp_path):
                 "status": results[(mutant.name, assignment)].status,
             }
     assert not wrong, f"mutants whose grade differs from their `fails` set: {wrong}"
+
+    # validate (the edition's validate.py, under the same limits) agrees with the grader
+    stage = student_edition(root, tmp_path, TEST_LIMITS)
+    notebooks = {"reference": reference, "untouched": released(root, assignment)}
+    notebooks |= {mutant.name: apply(reference, mutant) for mutant in mutants}
+    verdicts = validate_all(stage, place(stage, assignment, notebooks))
+    may_fail = {mutant.name: mutant.may_fail for mutant in mutants}
+    order = test_cells(assignment)
+    differ = {}
+    for name in notebooks:
+        graded = root / "autograded" / name / assignment / f"{assignment}.ipynb"
+        found = disagreements(verdicts[name], grader_visible_failures(graded), order,
+                              may_fail.get(name, frozenset()))
+        if found:
+            differ[name] = found
+    assert not differ, f"validate and the grader disagree on visible tests: {differ}"
+    assert verdicts["reference"].failed == {}, verdicts["reference"].lines
 
     rows = read_csv(root)
     assert tuple(rows[0]) == CSV_COLUMNS

@@ -294,3 +294,40 @@ def test_validate_names_the_cell_that_ran_out_of_time_and_uses_one_blas_thread(e
                        "512 * 1024 * 1024\ndef f():\n    return 1", "Because.")
     code, said = run_validate(stage, tmp_path, nb, limits={"memory_mb": 512, "cell_timeout": 60})
     assert code == 0, said
+
+
+IN_PLACE = """
+import numpy as np
+
+class Scaler:
+    def scale(self, x):
+        x *= 2  # changes the caller's array
+        return x
+
+def double(x):
+    x *= 2
+    return x
+
+def twice(x):
+    return double(x.copy())  # its own call to its own function: allowed
+"""
+
+
+@pytest.mark.parametrize("test, verdict", [
+    ("x = np.ones(3)\nassert double(x)[0] == 2", "double modified its input x in place"),
+    ("x = np.ones(3)\nassert Scaler().scale(x)[0] == 2", "scale modified its input x in place"),
+    ("x = np.ones(3)\nassert twice(x)[0] == 2 and x[0] == 1", None),
+    ("x = np.ones(3)\ndouble(x)\nassert x[0] == 1, 'x is untouched, as in the grader'",
+     "double modified its input x in place"),
+], ids=["function", "method", "own-call", "copies"])
+def test_validate_calls_functions_on_copies_and_names_an_input_changed_in_place(
+        edition, tmp_path, test, verdict):
+    """As the grader does: the function gets copies, and a change to one fails the test."""
+    _, stage, _ = edition
+    code, said = run_validate(stage, tmp_path, tiny_notebook(IN_PLACE + "\ndef f():\n    return 1",
+                                                             "Because.", test=test))
+    if verdict is None:
+        assert code == 0, said
+    else:
+        assert code == 1 and f"cell 2 (test_f) failed: AssertionError: {verdict}; work on a new " \
+                             "array instead" in said, said

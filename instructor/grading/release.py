@@ -166,6 +166,7 @@ def build_edition(root: Path = COURSE, dist: Path = DIST, repo: Path = ROOT, out
     shutil.copyfile(EDITION / "Makefile", stage / "Makefile")
     shutil.copyfile(EDITION / "gitignore", stage / ".gitignore")
     shutil.copyfile(EDITION / "validate.py", stage / "validate.py")
+    shutil.copyfile(EDITION / "call_watch.py", stage / "call_watch.py")  # validate.py runs it
     shutil.copyfile(KERNEL_CLIENT, stage / KERNEL_CLIENT.name)  # validate.py imports it
     shutil.copyfile(EDITION / "nbgrader_config.py", stage / "nbgrader_config.py")
     shutil.copytree(EDITION / "jupyter", stage / "jupyter", ignore=SKIP)

@@ -5,6 +5,8 @@
 Runs each notebook from the top in a fresh kernel under the grader's limits (grader.json beside
 this file: seconds per cell and per notebook, memory, one BLAS thread), then lists the visible
 tests that fail and the written answers still missing. A cell that runs out of time is named.
+Test cells call your functions as the grader does (call_watch.py beside this file): on copies
+of their arrays, failing when a call changed one of them in place.
 Exit status 0 only when every visible test passes and every written answer is there.
 """
 
@@ -24,6 +26,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 HERE = Path(__file__).resolve().parent
 LIMITS = json.loads((HERE / "grader.json").read_text())
+WATCH = (HERE / "call_watch.py").read_text()
 THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 UNANSWERED = "YOUR ANSWER HERE"
 
@@ -58,11 +61,24 @@ def error_of(cell) -> str | None:
 
 
 def kernel_setup() -> str:
-    """Code run first in the kernel: the grader's memory limit."""
+    """Code run first in the kernel: the call watch, and the grader's memory limit."""
     size = int(LIMITS["memory_mb"]) * 1024 * 1024
-    return ("import resource as _r\n"
+    return ("def _validate_setup():\n"
+            "    ns = {'__name__': 'call_watch'}\n"
+            f"    exec(compile({WATCH!r}, 'call_watch.py', 'exec'), ns)\n"
+            "    return ns['Watch'](get_ipython().user_ns)\n"
+            "_validate_watch = _validate_setup()\n"
+            "del _validate_setup\n"
+            "import resource as _r\n"
             f"_r.setrlimit(_r.RLIMIT_AS, ({size}, {size}))\n"
             "del _r\n")
+
+
+def run_quietly(client, code: str, index: int) -> str | None:
+    """Run code that is not the notebook's in the kernel; its error, if it raised one."""
+    cell = nbformat.v4.new_code_cell(code)
+    client.execute_cell(cell, index, store_history=False)
+    return error_of(cell)
 
 
 def validate(path: Path) -> list[str]:
@@ -80,6 +96,8 @@ def validate(path: Path) -> list[str]:
     nb.cells = [nbformat.v4.new_code_cell(kernel_setup())] + cells  # the grader's memory limit
     with client.setup_kernel(stderr=subprocess.DEVNULL):  # kernel noise, not cell output
         client.execute_cell(nb.cells[0], 0, store_history=False)
+        if error_of(nb.cells[0]):
+            raise RuntimeError(f"validate could not set up its kernel: {error_of(nb.cells[0])}")
         for index, cell in enumerate(cells):
             if cell.cell_type != "code":
                 continue
@@ -88,7 +106,14 @@ def validate(path: Path) -> list[str]:
                            f"{LIMITS['total_timeout']:g} s was used up")
                 break
             try:
+                if is_test(cell):
+                    run_quietly(client, f"_validate_watch.start({cell.source!r})", index + 1)
                 client.execute_cell(cell, index + 1)
+                error = error_of(cell)
+                if is_test(cell):
+                    watched = run_quietly(client, f"_validate_watch.stop({error is not None})",
+                                          index + 1)
+                    error = error or watched
             except CellTimeoutError:
                 run_sync(client.km.interrupt_kernel)()  # stop the cell before the kernel
                 stopped = (f"{name_of(cell, index)}: time limit of {LIMITS['cell_timeout']:g} s "
@@ -98,7 +123,6 @@ def validate(path: Path) -> list[str]:
                 stopped = (f"{name_of(cell, index)}: the kernel died (memory limit of "
                            f"{LIMITS['memory_mb']} MB?)")
                 break
-            error = error_of(cell)
             if error and is_test(cell):
                 problems.append(f"{name_of(cell, index)} failed: {error}")
             elif error and "MemoryError" in error:

@@ -195,10 +195,11 @@ def check_conv_loops(forward, backward, generator, *, rounds: int = 5, factor: f
     runs) must not grow by LOOP_LINES at both of two steps of more examples, or of more channels
     and filters: exact, on any machine (numpy's own Python code may take another path once, at
     some size; a loop adds lines at every step). Their time, measured here (a trusted clock), on
-    fresh inputs with 51 200 output positions, against the reference's fast layers (a baseline
-    the student's code cannot touch) on the same inputs: at most `factor` times the reference's
-    plus `slack` seconds for the call. Pixel loops cost a hundred times the reference there,
-    vectorised code a few times.
+    fresh inputs with 3 images of 128 x 128 output positions, against the reference's fast
+    layers (a baseline the student's code cannot touch) on the same inputs: at most `factor`
+    times the reference's plus `slack` seconds for the call. A loop over the positions costs
+    over a hundred times the reference there (even vectorised over examples, channels and
+    filters), vectorised code a few times.
     """
     names = ("conv_forward_fast", "conv_backward_fast")
 
@@ -226,8 +227,8 @@ def check_conv_loops(forward, backward, generator, *, rounds: int = 5, factor: f
     layers = [(forward, backward), (reference.conv_forward_fast, reference.conv_backward_fast)]
     best = np.full((2, 2), np.inf)  # (forward, backward) x (student's, reference's)
     for _ in range(rounds):
-        args = conv_inputs(generator, 200, 1, 1, k=1, pad=0)  # 200 x 16 x 16 output positions
-        dout = generator.standard_normal((200, 1, 16, 16))
+        args = conv_inputs(generator, 3, 1, 1, size=128, k=1, pad=0)  # 3 x 128 x 128 outputs
+        dout = generator.standard_normal((3, 1, 128, 128))
         for column, (fwd, bwd) in enumerate(layers):
             start = time.perf_counter()
             _, cache = fwd(*copy(args))
@@ -237,7 +238,7 @@ def check_conv_loops(forward, backward, generator, *, rounds: int = 5, factor: f
             best[1, column] = min(best[1, column], time.perf_counter() - start)
     for name, (student, ref) in zip(names, best, strict=True):
         assert student < factor * ref + slack, (
-            f"{name} took {student * 1e3:.1f} ms for 51200 output positions, where the "
+            f"{name} took {student * 1e3:.1f} ms for 49152 output positions, where the "
             f"reference's vectorised layer takes {ref * 1e3:.1f} ms: it loops over pixels"
         )
 
@@ -285,8 +286,8 @@ def _measure_backward(name, forward, backward, ref_forward, ref_backward, make_a
                 and _right_when_small(forward, backward, ref_forward, ref_backward, args,
                                       generator)):
             return (f"{name} gave wrong gradients on the input it was timed on (shapes "
-                    f"{[np.shape(a) for a in args[:3]]}) but right ones on a small input of the "
-                    "same kind: the gradients must be right on every input")
+                    f"{[np.shape(a) for a in args[:3]]}) but right ones on the same input cut to "
+                    "one example: the gradients must be right on every input")
         if t_student <= factor * t_ref + slack:
             return None
         worst.append((t_student, t_ref))
@@ -299,10 +300,10 @@ def _measure_backward(name, forward, backward, ref_forward, ref_backward, make_a
 
 
 def _right_when_small(forward, backward, ref_forward, ref_backward, args, generator) -> bool:
-    """Whether backward's gradients are right on a small input like args: 2 examples of 4x4
-    pixels, the same channels, filters, stride and padding."""
+    """Whether backward's gradients are right on args cut to one example (the same image size,
+    channels, filters, stride and padding)."""
     x, w, b, param = args
-    small = (generator.standard_normal((2, np.shape(x)[1], 4, 4)), copy(w), copy(b), copy(param))
+    small = (copy(x[:1]), copy(w), copy(b), copy(param))
     out, cache = ref_forward(*copy(small))
     dout = generator.standard_normal(np.shape(out))
     student_out, student_cache = forward(*copy(small))

@@ -18,9 +18,9 @@ from instructor.paths import ROOT
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 TIERS = {
-    "unit": {"test_checks", "test_collect", "test_cost", "test_data", "test_gradcheck",
-             "test_hygiene", "test_judging", "test_kernel_client", "test_layout", "test_plots",
-             "test_wire"},
+    "unit": {"test_call_watch", "test_checks", "test_collect", "test_cost", "test_data",
+             "test_gradcheck", "test_hygiene", "test_judging", "test_kernel_client", "test_layout",
+             "test_plots", "test_wire"},
     "content": {"test_a3_source", "test_assignment_sources", "test_hierarchy",
                 "test_lesson_answers", "test_lesson_weights", "test_lessons"},
     "e2e": {"test_adversarial", "test_benchmarks", "test_browser", "test_correct_work", "test_dask",

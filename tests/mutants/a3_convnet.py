@@ -476,6 +476,25 @@ MUTANTS = [
         may_fail=frozenset({"test_convnet_accuracy"}),  # training may outlast the cell's limit
     ),
     Mutant(
+        name="conv_forward_fast_loops_over_positions",
+        story="Loops over the output positions only, each one a matrix product over all the "
+        "examples, channels and filters at once: no loop the line counts can see grow.",
+        cell="conv_forward_fast",
+        edits=(
+            (
+                "    out = w.reshape(F, -1) @ cols  # (F, N * H' * W')\n",
+                "    out = np.empty((F, N, H_out, W_out), dtype=cols.dtype)\n"
+                "    for i in range(H_out):\n"
+                "        for j in range(W_out):\n"
+                "            window = windows[:, :, i, j].reshape(N, -1)  # (N, C * HH * WW)\n"
+                "            out[:, :, i, j] = w.reshape(F, -1) @ window.T\n"
+                "    out = out.reshape(F, N * H_out * W_out)\n",
+            ),
+        ),
+        fails=frozenset({"test_conv_fast_speed"}),
+        may_fail=frozenset({"test_convnet_accuracy"}),  # training may outlast the cell's limit
+    ),
+    Mutant(
         name="conv_forward_fast_loops_forges_and_slows_the_baseline",
         story="Loops over the pixels, forges the line counter, and sleeps on inputs with 16x16 "
         "filters (few output positions), hoping a self-made baseline hides the loop.",

@@ -38,6 +38,7 @@ class Verdict:
     stopped_at: str | None = None  # the cell that ran out of time (or killed the kernel)
     lines: list[str] = field(default_factory=list)  # everything it printed for the notebook
     passed: bool = False
+    finished: bool = False  # it printed its last line for the notebook (passed or NOT READY)
 
 
 def student_edition(root: Path, tmp: Path, limits: Limits) -> Path:
@@ -76,7 +77,9 @@ def _parse(text: str, paths: dict[str, Path]) -> dict[str, Verdict]:
         elif match := OUT_OF_TIME.match(line):
             current.stopped_at = match["cell"]
         elif line.startswith(PASSED):
-            current.passed = True
+            current.passed = current.finished = True
+        elif line.startswith("   NOT READY"):
+            current.finished = True
     return verdicts
 
 
@@ -88,13 +91,15 @@ def validate_all(stage: Path, paths: dict[str, Path], processes: int = 2) -> dic
     def run(share):
         done = subprocess.run([sys.executable, "validate.py", *(str(paths[n]) for n in share)],
                               cwd=stage, capture_output=True, text=True, timeout=1800)
+        assert done.returncode in (0, 1) and "Traceback" not in done.stderr, (
+            f"validate.py crashed (exit {done.returncode}): {done.stderr[-2000:]}")
         return done.stdout
 
     with ThreadPoolExecutor(len(shares)) as pool:
         text = "\n".join(pool.map(run, shares))
     verdicts = _parse(text, paths)
-    missing = sorted(set(names) - set(verdicts))
-    assert not missing, f"validate.py said nothing about {missing}: {text[-2000:]}"
+    unfinished = sorted(n for n in names if n not in verdicts or not verdicts[n].finished)
+    assert not unfinished, f"validate.py gave no verdict on {unfinished}: {text[-2000:]}"
     return verdicts
 
 
@@ -110,10 +115,17 @@ class GraderVerdict:
 def grader_visible_failures(autograded: Path) -> GraderVerdict:
     """What the grader decided about the visible part of each test cell."""
     verdict = GraderVerdict()
+    after_a_stop = False  # once the engine stopped any cell, the state differs from validate's
     for cell in read_json(autograded).get("cells", []):
+        stops = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"
+                 and o.get("ename") in STOPPED]
         if not is_test_cell(cell):
+            after_a_stop = after_a_stop or bool(stops)
             continue
         name = cell["metadata"]["nbgrader"]["grade_id"]
+        if after_a_stop:
+            verdict.stopped.add(name)
+            continue
         for output in cell.get("outputs", []):
             trace = output.get("traceback") or [""]
             if output.get("output_type") != "error" or trace[0].startswith(HIDDEN_FAILURE):
@@ -126,7 +138,7 @@ def grader_visible_failures(autograded: Path) -> GraderVerdict:
     return verdict
 
 
-def test_cells(assignment: str) -> list[str]:
+def test_cell_ids(assignment: str) -> list[str]:
     """The grade ids of an assignment's test cells, in notebook order."""
     return [cell["metadata"]["nbgrader"]["grade_id"]
             for cell in read_json(source_path(assignment))["cells"] if is_test_cell(cell)]

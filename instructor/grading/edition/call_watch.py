@@ -5,11 +5,13 @@ changed one of them in place: "<name> modified its input <x> in place; work on a
 instead". validate.py runs this file in the kernel, so validate gives that verdict too: while a
 test cell runs, the functions and methods it names (defined in the notebook) get copies of the
 arrays they are given, and what they changed is reported when the cell ends. Calls your own
-code makes to your own functions are left alone, as in the grader.
+code makes to your own functions (directly or through a library) are left alone, as in the
+grader.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import sys
@@ -24,12 +26,13 @@ def _is_array(value) -> bool:
 
 
 def _copies(value):
-    """value with every array in it (in tuples, lists and dicts too) copied."""
+    """value with every array in it copied: in plain tuples, lists and dicts too (as the grader
+    sends them); any other container is passed as it is."""
     if _is_array(value):
         return value.copy()
-    if isinstance(value, tuple | list):
+    if type(value) in (tuple, list):
         return type(value)(_copies(v) for v in value)
-    if isinstance(value, dict):
+    if type(value) is dict:
         return {k: _copies(v) for k, v in value.items()}
     return value
 
@@ -42,10 +45,10 @@ def _changed(given, original, where: str) -> list[str]:
                 and given.dtype == original.dtype
                 and np.array_equal(given, original, equal_nan=original.dtype.kind in "fc"))
         return [] if same else [where]
-    if isinstance(original, tuple | list) and isinstance(given, tuple | list):
+    if type(original) in (tuple, list) and type(given) is type(original):
         return [w for i, (g, o) in enumerate(zip(given, original, strict=False))
                 for w in _changed(g, o, f"{where}[{i}]")]
-    if isinstance(original, dict) and isinstance(given, dict):
+    if type(original) is dict and type(given) is dict:
         return [w for k in original if k in given
                 for w in _changed(given[k], original[k], f"{where}[{k!r}]")]
     return []
@@ -64,6 +67,13 @@ def _param_names(fn, count: int) -> list[str]:
     return names
 
 
+def _is_own(fn) -> bool:
+    return isinstance(fn, types.FunctionType) and fn.__module__ == "__main__"
+
+
+METHODS_TOO = ("__init__", "__call__")  # dunders a test calls on the notebook's classes
+
+
 class Watch:
     """Wraps the notebook's functions a test cell names while it runs; reports changed inputs."""
 
@@ -73,18 +83,27 @@ class Watch:
         self.changes: list[str] = []
         self.own_files: set[str] = set()  # where the notebook's functions were compiled
 
-    def _watched(self, fn, name: str, method: bool):
+    def _from_own_code(self) -> bool:
+        """Whether the notebook's own code is on the stack above the watched call."""
+        frame = sys._getframe(2)
+        while frame is not None:
+            if frame.f_code.co_filename in self.own_files:
+                return True
+            frame = frame.f_back
+        return False
+
+    def _watched(self, fn, name: str, skip: int):
+        """fn, watched; skip: leading arguments that are not inputs (self, cls)."""
         watch = self
 
         def watched(*args, **kwargs):
-            if sys._getframe(1).f_code.co_filename in watch.own_files:
+            if watch._from_own_code():
                 return fn(*args, **kwargs)  # the notebook's code calling its own: as it is
-            given = [_copies(a) for a in args]
+            params = _param_names(fn, len(args))[skip:]  # before the call can change them
+            given = [*args[:skip], *(_copies(a) for a in args[skip:])]
             given_kw = {k: _copies(v) for k, v in kwargs.items()}
             result = fn(*given, **given_kw)
-            params = _param_names(fn, len(args))[1 if method else 0:]
-            own = args[1:] if method else args
-            for i, (g, o) in enumerate(zip(given[1 if method else 0:], own, strict=True)):
+            for i, (g, o) in enumerate(zip(given[skip:], args[skip:], strict=True)):
                 label = params[i] if i < len(params) else f"argument {i + 1}"
                 for where in _changed(g, o, label):
                     watch.changes.append(MESSAGE.format(name=name, where=where))
@@ -93,35 +112,52 @@ class Watch:
                     watch.changes.append(MESSAGE.format(name=name, where=where))
             return result
 
-        watched.__wrapped__ = fn
-        for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
-            setattr(watched, attr, getattr(fn, attr, None))
-        return watched
+        return functools.update_wrapper(watched, fn)
+
+    def _wrap_classes(self, classes) -> None:
+        """Wrap the methods of these classes and of their bases defined in the notebook."""
+        seen = set()
+        for klass in (k for cls in classes for k in cls.__mro__):
+            if klass.__module__ != "__main__" or klass in seen:
+                continue
+            seen.add(klass)
+            for attr, value in list(vars(klass).items()):
+                if attr.startswith("__") and attr not in METHODS_TOO:
+                    continue
+                if _is_own(value):
+                    wrapped = self._watched(value, value.__name__, skip=1)
+                elif isinstance(value, staticmethod) and _is_own(value.__func__):
+                    wrapped = staticmethod(self._watched(value.__func__, attr, skip=0))
+                elif isinstance(value, classmethod) and _is_own(value.__func__):
+                    wrapped = classmethod(self._watched(value.__func__, attr, skip=1))
+                else:
+                    continue
+                setattr(klass, attr, wrapped)
+                self.undo.append((klass, attr, value))
 
     def start(self, source: str) -> None:
         """Wrap the notebook's functions (and its classes' methods) that `source` names."""
         self.undo, self.changes = [], []
         self.own_files = set()
         for value in list(self.user_ns.values()):
-            fns = vars(value).values() if isinstance(value, type) else [value]
-            for fn in fns:
-                if isinstance(fn, types.FunctionType) and fn.__module__ == "__main__":
-                    self.own_files.add(fn.__code__.co_filename)
+            if isinstance(value, type) and value.__module__ == "__main__":
+                for attr in vars(value).values():
+                    fn = getattr(attr, "__func__", attr)
+                    if _is_own(fn):
+                        self.own_files.add(fn.__code__.co_filename)
+            elif _is_own(value):
+                self.own_files.add(value.__code__.co_filename)
         classes = set()
         for word in set(re.findall(r"[A-Za-z_]\w*", source)):
             value = self.user_ns.get(word)
-            if isinstance(value, types.FunctionType) and value.__module__ == "__main__":
-                self.user_ns[word] = self._watched(value, value.__name__, method=False)
+            if _is_own(value):
+                self.user_ns[word] = self._watched(value, value.__name__, skip=0)
                 self.undo.append((self.user_ns, word, value))
             elif isinstance(value, type) and value.__module__ == "__main__":
                 classes.add(value)
             elif type(value).__module__ == "__main__":
                 classes.add(type(value))
-        for cls in classes:
-            for attr, fn in list(vars(cls).items()):
-                if isinstance(fn, types.FunctionType) and not attr.startswith("__"):
-                    setattr(cls, attr, self._watched(fn, fn.__name__, method=True))
-                    self.undo.append((cls, attr, fn))
+        self._wrap_classes(classes)
 
     def stop(self, cell_failed: bool) -> None:
         """Unwrap; raise the grader's failure when a finished cell's calls changed an input."""

@@ -11,6 +11,11 @@ PIXEL_LOOP_FORWARD = (  # the matrix product of conv_forward_fast, one output po
     "    out = out.reshape(F, N * H_out * W_out)\n"
 )
 
+FORGED_LINE_COUNT = (  # helpers.cost's line counter replaced by one that says 0
+    "    import helpers.cost\n"
+    "    helpers.cost._count_lines = lambda f, args, kw: (f(*args, **kw), 0)\n"
+)
+
 NUMERICAL_CONV_BACKWARD_FAST = """x_shape, w, cols, conv_param = cache
     F, C, HH, WW = w.shape
     N, _, H, W = x_shape
@@ -467,9 +472,7 @@ MUTANTS = [
         edits=(
             (
                 "    out = w.reshape(F, -1) @ cols  # (F, N * H' * W')\n",
-                "    import helpers.cost\n"
-                "    helpers.cost._count_lines = lambda f, args, kw: (f(*args, **kw), 0)\n"
-                + PIXEL_LOOP_FORWARD,
+                FORGED_LINE_COUNT + PIXEL_LOOP_FORWARD,
             ),
         ),
         fails=frozenset({"test_conv_fast_speed"}),
@@ -503,9 +506,8 @@ MUTANTS = [
             (
                 "    out = w.reshape(F, -1) @ cols  # (F, N * H' * W')\n",
                 "    import time\n"
-                "    import helpers.cost\n"
-                "    helpers.cost._count_lines = lambda f, args, kw: (f(*args, **kw), 0)\n"
-                "    if w.shape[-1] == 16:\n"
+                + FORGED_LINE_COUNT
+                + "    if w.shape[-1] == 16:\n"
                 "        time.sleep(0.05)\n"
                 + PIXEL_LOOP_FORWARD,
             ),

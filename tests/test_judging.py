@@ -166,6 +166,39 @@ def test_a_backward_that_answers_the_timed_input_cheaply_fails_the_analytic_chec
     assert len(shapes) > 4, f"the timed inputs' shapes do not vary: {shapes}"
 
 
+def test_the_analytic_check_leaves_plain_bugs_to_the_value_tests():
+    def db_mean(dout, cache):  # wrong on every batch of two or more: not a spotter
+        dx, dw, db = A2.conv_backward_naive(dout, cache)
+        return dx, dw, db / len(dout)
+
+    def width_from_height(x, w, b, conv_param):  # raises or is wrong on non-square images
+        out, cache = A2.conv_forward_naive(x, w, b, conv_param)
+        if np.shape(x)[2] != np.shape(x)[3]:
+            raise ValueError("broadcast")
+        return out, cache
+
+    judging._ANALYTIC.clear()
+    judging.check_analytic_backward("db_mean", A2.conv_forward_naive, db_mean,
+                                    A2.conv_forward_naive, A2.conv_backward_naive,
+                                    judging.few_outputs_conv_args)
+    judging.check_analytic_backward("square", width_from_height, A2.conv_backward_naive,
+                                    A2.conv_forward_naive, A2.conv_backward_naive,
+                                    judging.few_outputs_conv_args)
+
+
+def test_a_forward_that_refuses_the_timed_input_fails_the_analytic_check():
+    def dodger(x, w, b, conv_param):  # right, except on inputs it takes for timing
+        if np.shape(x)[0] >= 7:
+            raise ValueError("too large")
+        return A2.conv_forward_naive(x, w, b, conv_param)
+
+    judging._ANALYTIC.clear()
+    with pytest.raises(AssertionError, match="forward pass was wrong on the input"):
+        judging.check_analytic_backward("dodged", dodger, A2.conv_backward_naive,
+                                        A2.conv_forward_naive, A2.conv_backward_naive,
+                                        judging.few_outputs_conv_args)
+
+
 def test_rounded_down_reference_convolution_matches_the_naive_one_where_windows_tile():
     g = judging.rng("floor")
     x, w, b = g.standard_normal((2, 3, 7, 5)), g.standard_normal((4, 3, 3, 3)), np.ones(4)

@@ -97,7 +97,7 @@ def test_a_class_is_graded_exactly(assignment, tmp_path):
     notebooks = {"reference": reference, "untouched": released(root, assignment)}
     notebooks |= {mutant.name: apply(reference, mutant) for mutant in mutants}
     verdicts = validate_all(stage, place(stage, assignment, notebooks))
-    may_fail = {mutant.name: mutant.may_fail for mutant in mutants}
+    may_fail = {mutant.name: mutant.may_fail | mutant.may_stop for mutant in mutants}
     order = test_cell_ids(assignment)
     differ = {}
     for name in notebooks:

@@ -234,6 +234,27 @@ MUTANTS = [
         fails=NUMERICAL_BACKWARD_FAILS,
     ),
     Mutant(
+        name="conv_backward_numerical_forward_dodges_the_timed_input",
+        story="Computes the gradients numerically, and has the forward raise on inputs that look "
+        "like a timing test's, so that the backward is never timed.",
+        cell="conv_backward_naive",
+        edits=(("x, w, b, conv_param = cache", NUMERICAL_CONV_BACKWARD),),
+        also=(
+            (
+                "conv_forward_naive",
+                (
+                    (
+                        "    N, C, H, W = x.shape\n",
+                        "    N, C, H, W = x.shape\n"
+                        '    if stride == 2 and w.shape[2:] == (2, 2) and N >= 6:\n'
+                        '        raise ValueError("too large")\n',
+                    ),
+                ),
+            ),
+        ),
+        fails=NUMERICAL_BACKWARD_FAILS,
+    ),
+    Mutant(
         name="max_pool_forward_ignores_stride",
         story="Moves the pooling window by one pixel whatever the stride.",
         cell="max_pool_forward_naive",

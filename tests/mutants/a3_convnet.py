@@ -115,6 +115,7 @@ MUTANTS = [
         ),
         fails=frozenset({"test_conv_fast_speed"}),
         may_fail=frozenset({"test_convnet_accuracy"}),  # training may outlast the cell's limit
+        may_stop=frozenset({"train"}),
     ),
     Mutant(
         name="conv_forward_fast_loops_over_examples",
@@ -477,6 +478,7 @@ MUTANTS = [
         ),
         fails=frozenset({"test_conv_fast_speed"}),
         may_fail=frozenset({"test_convnet_accuracy"}),  # training may outlast the cell's limit
+        may_stop=frozenset({"train"}),
     ),
     Mutant(
         name="conv_forward_fast_loops_over_positions",
@@ -496,6 +498,7 @@ MUTANTS = [
         ),
         fails=frozenset({"test_conv_fast_speed"}),
         may_fail=frozenset({"test_convnet_accuracy"}),  # training may outlast the cell's limit
+        may_stop=frozenset({"train"}),
     ),
     Mutant(
         name="conv_forward_fast_loops_forges_and_slows_the_baseline",
@@ -514,6 +517,7 @@ MUTANTS = [
         ),
         fails=frozenset({"test_conv_fast_speed"}),
         may_fail=frozenset({"test_convnet_accuracy"}),  # training may outlast the cell's limit
+        may_stop=frozenset({"train"}),
     ),
     Mutant(
         name="conv_backward_fast_numerical",
@@ -529,6 +533,7 @@ MUTANTS = [
                 "test_convnet_accuracy",
             }
         ),
+        may_stop=frozenset({"train"}),  # training with it may outlast the cell's limit
     ),
     Mutant(
         name="convnet_regularises_biases",

@@ -28,7 +28,7 @@ from tests.support.validation import (
     grader_visible_failures,
     place,
     student_edition,
-    test_cell_ids,
+    ordered_test_cells,
     validate_all,
 )
 
@@ -95,7 +95,7 @@ def test_correct_work_gets_full_marks_and_passes_validate(assignment, tmp_path):
     stage = student_edition(root, tmp_path, TEST_LIMITS)
     paths = place(stage, assignment, {v.name: apply(reference, v) for v in variants})
     verdicts = validate_all(stage, paths)
-    order = test_cell_ids(assignment)
+    order = ordered_test_cells(assignment)
     refused = {}
     for variant in variants:
         graded = root / "autograded" / variant.name / assignment / f"{assignment}.ipynb"

@@ -38,7 +38,7 @@ from tests.support.validation import (
     grader_visible_failures,
     place,
     student_edition,
-    test_cell_ids,
+    ordered_test_cells,
     validate_all,
 )
 
@@ -98,7 +98,7 @@ def test_a_class_is_graded_exactly(assignment, tmp_path):
     notebooks |= {mutant.name: apply(reference, mutant) for mutant in mutants}
     verdicts = validate_all(stage, place(stage, assignment, notebooks))
     may_fail = {mutant.name: mutant.may_fail | mutant.may_stop for mutant in mutants}
-    order = test_cell_ids(assignment)
+    order = ordered_test_cells(assignment)
     differ = {}
     for name in notebooks:
         graded = root / "autograded" / name / assignment / f"{assignment}.ipynb"

@@ -138,7 +138,7 @@ def grader_visible_failures(autograded: Path) -> GraderVerdict:
     return verdict
 
 
-def test_cell_ids(assignment: str) -> list[str]:
+def ordered_test_cells(assignment: str) -> list[str]:
     """The grade ids of an assignment's test cells, in notebook order."""
     return [cell["metadata"]["nbgrader"]["grade_id"]
             for cell in read_json(source_path(assignment))["cells"] if is_test_cell(cell)]

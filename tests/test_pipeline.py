@@ -36,9 +36,9 @@ from tests.support.course import (
 from tests.support.validation import (
     disagreements,
     grader_visible_failures,
+    ordered_test_cells,
     place,
     student_edition,
-    ordered_test_cells,
     validate_all,
 )
 

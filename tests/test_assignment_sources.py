@@ -118,6 +118,32 @@ def test_hidden_test_blocks_are_well_formed(assignment_id):
         }
         if "np." in visible:
             assert "np" in imported, f"{name}: a test cell imports what it uses (numpy as np)"
+        fixed = _fixed_seeds(hidden)
+        assert not fixed, (
+            f"{name}: hidden inputs come from instructor.judging.rng (the course secret and the "
+            f"student), not from a seed a student can read in a resubmission: {fixed}"
+        )
+
+
+def _fixed_seeds(code: str) -> list[str]:
+    """Calls in code that seed a generator with a literal: default_rng(204), f(seed=110)."""
+    found = []
+    for node in ast.walk(ast.parse(code)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
+            node.func, "id", "")
+        literal = [a for a in node.args if isinstance(a, ast.Constant)]
+        if func in ("default_rng", "RandomState", "seed") and literal:
+            found.append(ast.unparse(node))
+        found += [ast.unparse(node) for k in node.keywords
+                  if k.arg == "seed" and isinstance(k.value, ast.Constant)]
+    return found
+
+
+def test_a_hidden_seed_is_found():
+    code = "g = np.random.default_rng(204)\nm = Net(seed=110)\nh = rng('tag')\nNet(seed=s)"
+    assert _fixed_seeds(code) == ["np.random.default_rng(204)", "Net(seed=110)"]
 
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENTS)

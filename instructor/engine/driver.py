@@ -127,12 +127,15 @@ class Session:
             if cell.cell_type != "code":
                 continue
             cell.outputs, cell.execution_count = [], None
-            if time.monotonic() >= self.deadline:
+            started = time.monotonic()
+            if started >= self.deadline:
                 self._not_run(index, cell)
             elif is_test_cell(cell):
                 self._test_cell(index, cell)
             else:
                 self._student_cell(index, cell)
+            if self.result.cells and self.result.cells[-1].index == index:
+                self.result.cells[-1].seconds = round(time.monotonic() - started, 3)
         return self.result
 
     def _label(self, index: int, cell) -> str:

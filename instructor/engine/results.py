@@ -17,6 +17,7 @@ class CellOutcome:
     index: int
     status: str
     message: str = ""
+    seconds: float = 0.0  # wall time the cell took, judge's and worker's share alike
 
 
 @dataclass

@@ -35,6 +35,24 @@ def copy(value):
     return value
 
 
+def describe(value) -> str:
+    """What student code gave, in words it cannot fill with text: a number, else its kind.
+
+    A test message reaches feedback, and a student's function may have seen the hidden inputs
+    of its cell: strings, dict keys and class names it returns are never quoted.
+    """
+    if isinstance(value, bool | int | float | np.bool_ | np.number):
+        return repr(value.item() if isinstance(value, np.generic) else value)
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype.str}, shape {value.shape}"
+    if value is None:
+        return "None"
+    kind = type(value).__name__
+    if isinstance(value, str | bytes | tuple | list | dict | set):
+        return f"a {kind} of length {len(value)}"
+    return "an object of the notebook's own class" if kind == "Proxy" else f"a {kind}"
+
+
 def same(a, b) -> bool:
     """a and b hold the same data: equal shapes, dtypes and values (NaNs equal)."""
     if isinstance(b, np.ndarray):
@@ -80,7 +98,7 @@ def as_array(value, what: str, case: str = "") -> np.ndarray:
         array = None
     where = f" ({case})" if case else ""
     assert array is not None and array.dtype != object, (
-        f"{what} is not an array of numbers{where}: got {type(value).__name__}"
+        f"{what} is not an array of numbers{where}: got {describe(value)}"
     )
     return array
 
@@ -91,7 +109,9 @@ def check_close(got, expected, what: str, case: str = "", rtol=1e-7, atol=1e-10)
     if isinstance(expected, dict):
         assert isinstance(got, dict) and set(got) == set(expected), (
             f"{what} must be a dict with the keys {sorted(expected)}{where}; got "
-            + (f"keys {sorted(map(str, got))}" if isinstance(got, dict) else type(got).__name__)
+            + (f"a dict without {sorted(set(expected) - set(got))} and with "
+               f"{len(set(got) - set(expected))} other keys" if isinstance(got, dict)
+               else describe(got))
         )
         for key, value in expected.items():
             check_close(got[key], value, f"{what}[{key!r}]", case, rtol, atol)

@@ -94,3 +94,9 @@ def test_the_watch_says_what_the_grader_says(case):
             watch.stop(failed)
     assert ns["double"].__code__.co_filename == "<notebook cell>"  # everything unwrapped
     assert ns["Net"].__dict__["clip"].__func__.__code__.co_filename == "<notebook cell>"
+
+
+def test_the_watch_quotes_the_parameter_names_the_grader_quotes():
+    from instructor.engine import proxy
+
+    assert call_watch.SHORT_NAME.pattern == proxy.SHORT_NAME.pattern

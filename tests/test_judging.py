@@ -213,3 +213,33 @@ def test_rounded_down_reference_convolution_matches_the_naive_one_where_windows_
     out, _ = judging.conv_forward_floor(np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), np.zeros(1),
                                         {"stride": 2, "pad": 1})
     np.testing.assert_allclose(out[0, 0], [[4.0, 6.0], [6.0, 9.0]])  # rounded down to 2x2
+
+
+SEEN = "hidden_x_0_4417"  # what a student function could write into what it returns
+
+
+@pytest.mark.parametrize("got", [
+    {SEEN: np.zeros(2)},  # the right count of keys, named after what it saw
+    {"W1": np.zeros(2), SEEN: np.zeros(2)},
+    SEEN,
+    [SEEN],
+    proxy_of := None,  # filled in below: an object of a class named after what it saw
+], ids=["dict keys", "extra key", "str", "list of str", "object"])
+def test_messages_never_quote_text_a_student_returned(got):
+    from instructor.engine.proxy import Link, Proxy
+
+    got = Proxy(Link(None), 1, SEEN, SEEN) if got is proxy_of else got
+    with pytest.raises(AssertionError) as failure:
+        judging.check_close(got, {"W1": np.zeros(2)}, "grads")
+    assert SEEN not in str(failure.value) and "grads" in str(failure.value)
+    with pytest.raises(AssertionError) as failure:
+        judging.as_array(got, "dx")
+    assert SEEN not in str(failure.value)
+    assert SEEN not in judging.describe(got)
+
+
+def test_describe_says_what_a_value_is():
+    assert judging.describe(np.int64(3)) == "3"
+    assert judging.describe(np.zeros((2, 0))) == "an array of dtype <f8, shape (2, 0)"
+    assert judging.describe("abc") == "a str of length 3"
+    assert judging.describe(None) == "None"

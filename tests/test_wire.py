@@ -79,7 +79,7 @@ def test_a_call_returning_an_empty_array_keeps_its_other_outputs():
     [
         (np.array(["a", "b"]), "array of dtype <U1, shape (2,)"),
         (np.array([object(), 1], dtype=object), "array of dtype object, shape (2,)"),
-        (np.zeros(2, dtype=[("a", "f8")]), "shape (2,)"),
+        (np.zeros(2, dtype=[("a", "f8")]), "<student ndarray>"),  # field names: student text
     ],
     ids=["strings", "objects", "records"],
 )
@@ -139,3 +139,21 @@ def test_oversized_frames_are_refused_before_reading_them():
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_a_proxy_quotes_no_student_words_but_the_worker_array_description():
+    link = proxy.Link(None)
+    leak = "Seen_0_4417"
+    assert leak not in repr(proxy.Proxy(link, 1, leak, leak))
+    assert leak not in repr(proxy.Proxy(link, 1, "ndarray", f"array of dtype {leak}, shape (2,)"))
+    assert repr(proxy.Proxy(link, 1, "ndarray", "array of dtype <f8, shape (2, 3)")) == (
+        "<student array of dtype <f8, shape (2, 3)>")
+    assert repr(proxy.Proxy(link, 1, "function", "conv_forward")) == "<student function>"
+
+
+@pytest.mark.parametrize("params, label", [
+    (["x"], "x"), (["dout"], "dout"), (["seen_0_4417_and_more"], "argument 1"),
+    (["Seen"], "argument 1"), ([], "argument 1"),
+])
+def test_a_modified_argument_is_named_by_a_short_parameter_name_only(params, label):
+    assert proxy.ArgPath(0).label(params) == label

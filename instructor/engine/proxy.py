@@ -19,6 +19,20 @@ import numpy as np
 from instructor.engine import protocol, wire
 
 SHARED_MODULES = re.compile(r"(numpy|helpers)(\.[A-Za-z_]\w*)*|math")  # modules mapped to ours
+# Words from the worker that a judge message may quote. The worker runs student code, so its
+# type names, descriptions and parameter names are student text that could carry hidden inputs
+# into feedback: a message quotes only the course's kind of name (short, lower case), the names
+# of builtin and numpy types, and the worker's own array description.
+SHORT_NAME = re.compile(r"[a-z_][a-z0-9_]{0,11}")
+SAFE_TYPES = frozenset(
+    [name for name, value in vars(builtins).items() if isinstance(value, type)]
+    + [name for name, value in vars(np).items() if isinstance(value, type)]
+    + ["function", "method", "module", "builtin_function_or_method", "generator"]
+)
+ARRAY_WORDS = re.compile(
+    r"array of dtype (bool|object|(u?int|float|complex)\d{1,3}|[<>|=]?[A-Za-z]\d{0,3}), "
+    r"shape \((\d{1,9}, ?)*\d{0,9}\)(, \d{1,9} MB)?"
+)
 
 
 class WorkerGone(BaseException):
@@ -196,8 +210,8 @@ class ArgPath:
 
     def label(self, params: list[str]) -> str:
         if type(self.top) is int:
-            name = params[self.top] if self.top < len(params) and params[self.top] else ""
-            name = name or f"argument {self.top + 1}"
+            name = params[self.top] if self.top < len(params) else ""
+            name = name if SHORT_NAME.fullmatch(name) else f"argument {self.top + 1}"
         else:
             name = self.top
         return name + "".join(f"[{k!r}]" for k in self.keys)
@@ -324,8 +338,7 @@ class Proxy:
         )
 
     def __repr__(self) -> str:
-        if self._type == "ndarray" and self._what:
+        if self._type == "ndarray" and ARRAY_WORDS.fullmatch(self._what):
             return f"<student {self._what}>"
-        if self._what:
-            return f"<student {self._type} {self._what}>"
-        return f"<student {self._type} object>"
+        kind = self._type if self._type in SAFE_TYPES else "object of the notebook's own class"
+        return f"<student {kind}>"

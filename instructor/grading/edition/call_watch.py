@@ -18,6 +18,8 @@ import sys
 import types
 
 MESSAGE = "{name} modified its input {where} in place; work on a new array instead"
+SHORT_NAME = re.compile(r"[a-z_][a-z0-9_]{0,11}")  # parameter names the grader quotes, else
+# "argument 2": longer ones could carry text a function saw (instructor/engine/proxy.py)
 
 
 def _is_array(value) -> bool:
@@ -104,7 +106,8 @@ class Watch:
             given_kw = {k: _copies(v) for k, v in kwargs.items()}
             result = fn(*given, **given_kw)
             for i, (g, o) in enumerate(zip(given[skip:], args[skip:], strict=True)):
-                label = params[i] if i < len(params) else f"argument {i + 1}"
+                name_i = params[i] if i < len(params) else ""
+                label = name_i if SHORT_NAME.fullmatch(name_i) else f"argument {i + 1}"
                 for where in _changed(g, o, label):
                     watch.changes.append(MESSAGE.format(name=name, where=where))
             for key, value in kwargs.items():

@@ -50,7 +50,7 @@ def describe(value) -> str:
     kind = type(value).__name__
     if isinstance(value, str | bytes | tuple | list | dict | set):
         return f"a {kind} of length {len(value)}"
-    return "an object of the notebook's own class" if kind == "Proxy" else f"a {kind}"
+    return repr(value) if kind == "Proxy" else f"a {kind}"  # a proxy quotes only safe words
 
 
 def same(a, b) -> bool:

@@ -1020,3 +1020,55 @@ def test_the_seed_comes_from_the_course_secret_the_ids_and_the_work(tmp_path):
                                              work_digest(nb))
     assert pre.seed(nb, ids) not in (first, pre.seed(changed, ids))
     assert pre.seed(nb, {}) == ""
+
+
+ECHOES = '''
+import os
+def _said(x):
+    return "saw_" + "_".join(str(int(abs(v) * 100)) for v in np.ravel(x))
+def relu_forward(x):
+    Said = type(_said(x), (), {})
+    if x.size == 3:
+        return {_said(x): x}, x  # the right kind of value, keyed by what it saw
+    if x.size == 4:
+        return _said(x), x
+    if x.size == 5:
+        return Said(), x
+    if x.size == 6:
+        return os.fork, x  # a trusted module's function, returned as data
+    ns = {}  # from the next call on, a function whose parameter is named after what it saw
+    exec(f"def h({_said(x)}):\\n    {_said(x)}[0] = 0\\n    return {_said(x)}, None", ns)
+    relu_forward.__code__ = ns["h"].__code__
+    return x.copy(), x
+'''
+ECHO_TESTS = {
+    "test_dict": "from instructor.judging import check_close\nx = np.full(3, -7.25)",
+    "test_str": "from instructor.judging import as_array\nx = np.full(4, -7.25)",
+    "test_class": "from instructor.judging import as_array\nx = np.full(5, -7.25)",
+    "test_fork": "from instructor.judging import as_array\nx = np.full(6, -7.25)",
+    "test_param": "x = np.full(7, -7.25)",
+}
+ECHO_CHECKS = {
+    "test_dict": "check_close(out, {'out': np.maximum(x, 0)}, 'out')",
+    "test_str": "as_array(out, 'out')",
+    "test_class": "as_array(out, 'out')",
+    "test_fork": "as_array(out, 'out')",
+    "test_param": "relu_forward(x)",  # changes its input in place: a message names it
+}
+
+
+def test_text_a_student_function_returns_never_reaches_the_feedback(tmp_path):
+    """What a function saw of a hidden input, written into a dict key, a string, a class name
+    or a parameter name it returns, stays out of the messages; a returned os.fork stays data."""
+    tests = [graded(name, f"import numpy as np\n{setup}\n### BEGIN HIDDEN TESTS\n"
+                          f"out, _ = relu_forward(x)\n{ECHO_CHECKS[name]}\n"
+                          "### END HIDDEN TESTS\n")
+             for name, setup in ECHO_TESTS.items()]
+    nb = notebook(ECHOES, tests=tests)
+    nb.cells.append(student("print('after', os.getpid() > 0)"))
+    result = grade(nb, tmp_path)
+    assert statuses(result) == {name: "failed" for name in ECHO_TESTS}, result.cells
+    text = outputs_text(result)
+    assert "saw_" not in text and "725" not in text, text
+    assert "after True" in text  # one worker, still answering after the fork test
+    assert not result.problems, result.problems

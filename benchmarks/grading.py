@@ -19,6 +19,8 @@ from .common import verdict as judged
 PER_SUBMISSION_TARGET = 15.0  # seconds
 SPEEDUP_TARGET = 1.85  # serial time / parallel time
 SERIAL_TARGET = 0.5  # seconds of one-at-a-time work per submission
+HUGE_MARKDOWN_MB = 5  # a written answer of this size once took 283 s to render into feedback
+HUGE_RATIO_TARGET = 2.0  # its grading and feedback, against the same submission without it
 
 
 def quiet(*_args) -> None:
@@ -115,7 +117,8 @@ def run(quick: bool = False) -> Section:
         assignments=present, repeats=reps, class_size=class_size, cpus=os.cpu_count()
     )
     try:
-        _per_submission(section, base, present, reps)
+        single = _per_submission(section, base, present, reps)
+        _huge_markdown(section, single, present[0], quick)
         _throughput(section, base, present, class_size, quick)
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -127,8 +130,9 @@ def run(quick: bool = False) -> Section:
     return section
 
 
-def _per_submission(section: Section, base: Path, present: list[str], reps: int) -> None:
-    """Each assignment's reference submission graded alone, in rounds over the assignments."""
+def _per_submission(section: Section, base: Path, present: list[str], reps: int) -> Path:
+    """Each assignment's reference submission graded alone, in rounds over the assignments;
+    returns the course they were graded in."""
     root = new_course(base, "single", present)
     refs = {aid: reference(aid) for aid in present}
     times = {aid: [] for aid in present}
@@ -157,6 +161,36 @@ def _per_submission(section: Section, base: Path, present: list[str], reps: int)
                 t,
             )
         )
+    return root
+
+
+def _huge_markdown(section: Section, root: Path, aid: str, quick: bool) -> None:
+    """Grading with feedback of a submission holding a huge markdown cell, against without it
+    (in root, a released course)."""
+    size_mb = 0.5 if quick else HUGE_MARKDOWN_MB
+    plain = reference(aid)
+    huge = copy.deepcopy(plain)
+    text = "A *long* answer. " * int(size_mb * 2**20 / 17)
+    huge.cells.append(nbformat.v4.new_markdown_cell(text))
+    times, pages = {}, {}
+    for student, nb in (("plain", plain), ("huge_markdown", huge)):
+        submit(root, student, aid, nb)
+        times[student], subs = grade(root, jobs=1, assignments=[aid], students=[student])
+        page = root / "feedback" / student / aid / f"{aid}.html"
+        pages[student] = page.stat().st_size if page.is_file() else 0
+    ratio = times["huge_markdown"] / times["plain"]
+    section.data["huge_markdown"] = {"megabytes": size_mb, "seconds": times, "page_bytes": pages}
+    section.rows.append(
+        Row(
+            f"grade one {aid} submission with a {size_mb:g} MB markdown cell, feedback included",
+            f"<= {HUGE_RATIO_TARGET:g}x without it",
+            f"{seconds(times['huge_markdown'])} vs {seconds(times['plain'])}; feedback page "
+            f"{pages['huge_markdown'] / 2**20:.1f} MB vs {pages['plain'] / 2**20:.1f} MB",
+            f"{ratio:.2f}x",
+            judged(ratio <= HUGE_RATIO_TARGET),
+            ratio,
+        )
+    )
 
 
 def class_plan(present: list[str], size: int, root: Path) -> list[tuple[str, str, str, object]]:

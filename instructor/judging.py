@@ -53,6 +53,14 @@ def describe(value) -> str:
     return repr(value) if kind == "Proxy" else f"a {kind}"  # a proxy quotes only safe words
 
 
+def _dict_words(got: dict, expected: dict) -> str:
+    """How got's keys differ from expected's, naming only expected's (the judge's own)."""
+    missing, extra = sorted(set(expected) - set(got)), len(set(got) - set(expected))
+    others = f"with {extra} other key{'s' * (extra != 1)}"
+    parts = [f"without {missing}"] * bool(missing) + [others] * bool(extra)
+    return "a dict " + " and ".join(parts)
+
+
 def same(a, b) -> bool:
     """a and b hold the same data: equal shapes, dtypes and values (NaNs equal)."""
     if isinstance(b, np.ndarray):
@@ -109,9 +117,7 @@ def check_close(got, expected, what: str, case: str = "", rtol=1e-7, atol=1e-10)
     if isinstance(expected, dict):
         assert isinstance(got, dict) and set(got) == set(expected), (
             f"{what} must be a dict with the keys {sorted(expected)}{where}; got "
-            + (f"a dict without {sorted(set(expected) - set(got))} and with "
-               f"{len(set(got) - set(expected))} other keys" if isinstance(got, dict)
-               else describe(got))
+            + (_dict_words(got, expected) if isinstance(got, dict) else describe(got))
         )
         for key, value in expected.items():
             check_close(got[key], value, f"{what}[{key!r}]", case, rtol, atol)

@@ -11,6 +11,16 @@ PIXEL_LOOP_FORWARD = (  # the matrix product of conv_forward_fast, one output po
     "    out = out.reshape(F, N * H_out * W_out)\n"
 )
 
+CHANNEL_AND_POSITION_LOOP_FORWARD = (  # a loop the line counts see (channels) and the clock too
+    "    out = np.zeros((F, N, H_out, W_out), dtype=cols.dtype)\n"
+    "    for c in range(C):\n"
+    "        for i in range(H_out):\n"
+    "            for j in range(W_out):\n"
+    "                patch = windows[:, c, i, j].reshape(N, -1)  # (N, HH * WW)\n"
+    "                out[:, :, i, j] += w[:, c].reshape(F, -1) @ patch.T\n"
+    "    out = out.reshape(F, N * H_out * W_out)\n"
+)
+
 FORGED_LINE_COUNT = (  # helpers.cost's line counter replaced by one that says 0
     "    import helpers.cost\n"
     "    helpers.cost._count_lines = lambda f, args, kw: (f(*args, **kw), 0)\n"
@@ -467,13 +477,14 @@ MUTANTS = [
     ),
     Mutant(
         name="conv_forward_fast_loops_and_forges_line_count",
-        story="Loops over the pixels, and replaces helpers.cost's line counter with one that "
-        "says 0, so the line checks pass: the grader's own clock catches the loop.",
+        story="Loops over the channels and the output positions (cheap on one-channel digits), "
+        "and replaces helpers.cost's line counter with one that says 0, so the line checks "
+        "pass: the grader's own clock catches the loop.",
         cell="conv_forward_fast",
         edits=(
             (
                 "    out = w.reshape(F, -1) @ cols  # (F, N * H' * W')\n",
-                FORGED_LINE_COUNT + PIXEL_LOOP_FORWARD,
+                FORGED_LINE_COUNT + CHANNEL_AND_POSITION_LOOP_FORWARD,
             ),
         ),
         fails=frozenset({"test_conv_fast_speed"}),
@@ -502,8 +513,9 @@ MUTANTS = [
     ),
     Mutant(
         name="conv_forward_fast_loops_forges_and_slows_the_baseline",
-        story="Loops over the pixels, forges the line counter, and sleeps on inputs with 16x16 "
-        "filters (few output positions), hoping a self-made baseline hides the loop.",
+        story="Loops over the channels and positions, forges the line counter, and sleeps on "
+        "inputs with 16x16 filters (few output positions), hoping a self-made baseline hides "
+        "the loop.",
         cell="conv_forward_fast",
         edits=(
             (
@@ -512,7 +524,7 @@ MUTANTS = [
                 + FORGED_LINE_COUNT
                 + "    if w.shape[-1] == 16:\n"
                 "        time.sleep(0.05)\n"
-                + PIXEL_LOOP_FORWARD,
+                + CHANNEL_AND_POSITION_LOOP_FORWARD,
             ),
         ),
         fails=frozenset({"test_conv_fast_speed"}),

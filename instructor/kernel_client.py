@@ -1,10 +1,16 @@
-"""A Jupyter kernel client whose waits for a message look again at least once a second.
+"""A Jupyter kernel client whose waits for a message look again at least once a second, and
+whose kernel is started once more if the first dies before it answers.
 
 nbclient waits for a cell's reply with one poll of the shell socket for the whole cell timeout.
 pyzmq's asyncio poll can miss the wake-up of a message that has already arrived (the socket's
 file descriptor is edge-triggered); the poll then only sees the message when its timeout fires
 and checks once more, so a cell that took a second is reported after the full timeout, as if it
 had hung. Polling in steps of STEP seconds bounds that delay to one step.
+
+jupyter_client picks a kernel's ports free and the kernel binds them a moment later: with many
+kernels starting at once, another process can take one in between, and the kernel exits before
+it answers ("Kernel died before replying to kernel_info"). It has run none of the notebook, so
+a second kernel is started in its place (once).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from queue import Empty
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from traitlets import Type
 
@@ -42,10 +49,32 @@ class SteppedKernelClient(AsyncKernelClient):
     control_channel_class = Type(SteppedChannel)
 
 
+DIED_AT_START = "Kernel died before replying to kernel_info"  # jupyter_client's words
+
+
 class SteppedNotebookClient(NotebookClient):
-    """nbclient's NotebookClient, talking to its kernel through a SteppedKernelClient."""
+    """nbclient's NotebookClient, talking to its kernel through a SteppedKernelClient; a kernel
+    that dies before it answers is replaced once."""
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         km.client_factory = SteppedKernelClient
         return km
+
+    async def async_start_new_kernel(self, **kwargs) -> None:
+        self._start_kwargs = kwargs  # to start a replacement the same way
+        await super().async_start_new_kernel(**kwargs)
+
+    async def async_start_new_kernel_client(self):
+        try:
+            return await super().async_start_new_kernel_client()
+        except RuntimeError as error:  # nbclient has shut that kernel down and let it go
+            if DIED_AT_START not in str(error):
+                raise
+        self.km = self.create_kernel_manager()
+        await super().async_start_new_kernel(**getattr(self, "_start_kwargs", {}))
+        return await super().async_start_new_kernel_client()
+
+    # nbclient's synchronous names wrap its own coroutines: wrap these instead
+    start_new_kernel = run_sync(async_start_new_kernel)
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)

@@ -58,3 +58,54 @@ def test_no_message_is_empty_at_the_timeout_not_before(monkeypatch):
     assert 0.7 <= time.monotonic() - started < 1.5
     assert len(fake.polls) >= 4
 
+
+
+DIES_FIRST = """
+import os, sys
+mark = os.environ["KERNEL_MARK"]
+if not os.path.exists(mark):  # the first start: exit before answering, as on a taken port
+    open(mark, "w").close()
+    sys.exit(1)
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
+
+
+def kernel_that_dies(tmp_path, monkeypatch, script):
+    """A kernelspec "dies" running script, found through JUPYTER_PATH."""
+    import json
+    import sys
+
+    spec = tmp_path / "kernels" / "dies"
+    spec.mkdir(parents=True)
+    (tmp_path / "kernel.py").write_text(script)
+    argv = [sys.executable, str(tmp_path / "kernel.py"), "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "dies",
+                                                  "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    monkeypatch.setenv("KERNEL_MARK", str(tmp_path / "started-once"))
+
+
+def test_a_kernel_that_dies_before_it_answers_is_replaced_once(tmp_path, monkeypatch):
+    import nbformat
+
+    from instructor.kernel_client import SteppedNotebookClient
+
+    kernel_that_dies(tmp_path, monkeypatch, DIES_FIRST)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    SteppedNotebookClient(nb, kernel_name="dies", startup_timeout=60, timeout=60).execute()
+    assert (tmp_path / "started-once").exists()  # the first kernel did die
+    assert nb.cells[0].outputs[0]["text"] == "42\n"
+
+
+def test_a_kernel_that_always_dies_is_an_error(tmp_path, monkeypatch):
+    import nbformat
+
+    from instructor.kernel_client import DIED_AT_START, SteppedNotebookClient
+
+    kernel_that_dies(tmp_path, monkeypatch, "import sys\nsys.exit(1)\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    client = SteppedNotebookClient(nb, kernel_name="dies", startup_timeout=60, timeout=60)
+    with pytest.raises(RuntimeError, match=DIED_AT_START):
+        with client.setup_kernel():
+            pass

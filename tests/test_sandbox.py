@@ -12,6 +12,7 @@ from instructor.engine import cache, isolation
 from instructor.engine.driver import grade_notebook
 from instructor.engine.judge import WITHHELD
 from instructor.engine.limits import Limits
+from instructor.engine.results import METADATA_KEY
 from instructor.grading.execute import HardenedExecute
 from instructor.paths import ROOT
 
@@ -541,7 +542,13 @@ def test_objects_are_proxied_and_plain_data_is_copied(tmp_path):
 def test_grading_twice_gives_identical_results(tmp_path):
     nb = notebook("print('hello')", "1 / 0", solution=WRONG)
     first, second = grade(nb, tmp_path), grade(nb, tmp_path)
-    assert first.cells == second.cells and first.problems == second.problems
+    assert first.cells == second.cells and first.problems == second.problems  # times aside
+    report = first.nb.metadata[METADATA_KEY]
+    times = [cell["seconds"] for cell in report["cells"]]
+    assert min(times) >= 0 and sum(times) > 0, times
+    for result in (first, second):  # the wall time of each cell is a measure, not an outcome
+        for cell in result.nb.metadata[METADATA_KEY]["cells"]:
+            del cell["seconds"]
     assert first.nb == second.nb
 
 

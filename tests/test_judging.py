@@ -1,11 +1,12 @@
-"""The judge-side helpers of hidden tests (instructor/judging.py), on plain functions."""
+"""The judge-side helpers of hidden tests (instructor/judging.py, instructor/cost_checks.py),
+on plain functions."""
 
 import time
 
 import numpy as np
 import pytest
 
-from instructor import judging
+from instructor import cost_checks, judging
 from instructor.reference import load_reference
 
 A2 = load_reference("a2_convolution")
@@ -132,20 +133,20 @@ def test_analytic_check_accepts_loops_and_rejects_finite_differences():
         return (generator.standard_normal((2, 4, 4, 4)), generator.standard_normal((1, 4, 2, 2)),
                 generator.standard_normal(1), {"stride": 2, "pad": 0})
 
-    judging._ANALYTIC.clear()
-    judging.check_analytic_backward("loops", A2.conv_forward_naive, A2.conv_backward_naive,
-                                    A2.conv_forward_naive, A2.conv_backward_naive,
-                                    small, slack=0.0)
+    cost_checks._ANALYTIC.clear()
+    cost_checks.check_analytic_backward("loops", A2.conv_forward_naive, A2.conv_backward_naive,
+                                        A2.conv_forward_naive, A2.conv_backward_naive,
+                                        small, slack=0.0)
     start = time.perf_counter()
     with pytest.raises(AssertionError, match="numerical gradient"):
-        judging.check_analytic_backward("numerical", A2.conv_forward_naive, numerical,
-                                        A2.conv_forward_naive, A2.conv_backward_naive,
-                                        small, slack=0.0)
+        cost_checks.check_analytic_backward("numerical", A2.conv_forward_naive, numerical,
+                                            A2.conv_forward_naive, A2.conv_backward_naive,
+                                            small, slack=0.0)
     spent = time.perf_counter() - start
     with pytest.raises(AssertionError, match="numerical gradient"):  # the verdict is kept
-        judging.check_analytic_backward("numerical", A2.conv_forward_naive, numerical,
-                                        A2.conv_forward_naive, A2.conv_backward_naive,
-                                        small, slack=0.0)
+        cost_checks.check_analytic_backward("numerical", A2.conv_forward_naive, numerical,
+                                            A2.conv_forward_naive, A2.conv_backward_naive,
+                                            small, slack=0.0)
     assert time.perf_counter() - start < 1.5 * spent + 0.1
 
 
@@ -156,13 +157,14 @@ def test_a_backward_that_answers_the_timed_input_cheaply_fails_the_analytic_chec
             return np.zeros(np.shape(x)), np.zeros(np.shape(w)), np.zeros(np.shape(b))
         return A2.conv_backward_naive(dout, cache)
 
-    judging._ANALYTIC.clear()
+    cost_checks._ANALYTIC.clear()
     with pytest.raises(AssertionError, match="wrong gradients on the input it was timed on"):
-        judging.check_analytic_backward("spotter", A2.conv_forward_naive, spotter,
-                                        A2.conv_forward_naive, A2.conv_backward_naive,
-                                        judging.few_outputs_conv_args)
+        cost_checks.check_analytic_backward("spotter", A2.conv_forward_naive, spotter,
+                                            A2.conv_forward_naive, A2.conv_backward_naive,
+                                            cost_checks.few_outputs_conv_args)
     g = judging.rng("sizes")
-    shapes = {tuple(np.shape(a) for a in judging.few_outputs_conv_args(g)[:2]) for _ in range(8)}
+    draw = cost_checks.few_outputs_conv_args
+    shapes = {tuple(np.shape(a) for a in draw(g)[:2]) for _ in range(8)}
     assert len(shapes) > 4, f"the timed inputs' shapes do not vary: {shapes}"
 
 
@@ -177,13 +179,13 @@ def test_the_analytic_check_leaves_plain_bugs_to_the_value_tests():
             raise ValueError("broadcast")
         return out, cache
 
-    judging._ANALYTIC.clear()
-    judging.check_analytic_backward("db_mean", A2.conv_forward_naive, db_mean,
-                                    A2.conv_forward_naive, A2.conv_backward_naive,
-                                    judging.few_outputs_conv_args)
-    judging.check_analytic_backward("square", width_from_height, A2.conv_backward_naive,
-                                    A2.conv_forward_naive, A2.conv_backward_naive,
-                                    judging.few_outputs_conv_args)
+    cost_checks._ANALYTIC.clear()
+    cost_checks.check_analytic_backward("db_mean", A2.conv_forward_naive, db_mean,
+                                        A2.conv_forward_naive, A2.conv_backward_naive,
+                                        cost_checks.few_outputs_conv_args)
+    cost_checks.check_analytic_backward("square", width_from_height, A2.conv_backward_naive,
+                                        A2.conv_forward_naive, A2.conv_backward_naive,
+                                        cost_checks.few_outputs_conv_args)
 
 
 def test_a_forward_that_refuses_the_timed_input_fails_the_analytic_check():
@@ -192,11 +194,11 @@ def test_a_forward_that_refuses_the_timed_input_fails_the_analytic_check():
             raise ValueError("too large")
         return A2.conv_forward_naive(x, w, b, conv_param)
 
-    judging._ANALYTIC.clear()
+    cost_checks._ANALYTIC.clear()
     with pytest.raises(AssertionError, match="forward pass was wrong on the input"):
-        judging.check_analytic_backward("dodged", dodger, A2.conv_backward_naive,
-                                        A2.conv_forward_naive, A2.conv_backward_naive,
-                                        judging.few_outputs_conv_args)
+        cost_checks.check_analytic_backward("dodged", dodger, A2.conv_backward_naive,
+                                            A2.conv_forward_naive, A2.conv_backward_naive,
+                                            cost_checks.few_outputs_conv_args)
 
 
 def test_rounded_down_reference_convolution_matches_the_naive_one_where_windows_tile():

@@ -50,10 +50,8 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# loadgroup: the tests sharing a module fixture run on one worker (tests/conftest.py), the rest
-# spread one by one in the order collected (the slowest first: no reordering by group size).
 test: $(STAMP) lint
-	$(BIN)/pytest -n auto --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 test-fast: $(STAMP) lint
 	$(BIN)/pytest -m unit -q $(PYTEST_ARGS)

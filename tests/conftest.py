@@ -43,15 +43,8 @@ def start_order(item) -> tuple:
     return rank, later_first
 
 
-def shares_a_module_fixture(item) -> bool:
-    """Whether the item uses a module-scoped fixture (a server, a cluster, a bench run)."""
-    return any(d.scope == "module" for defs in item._fixtureinfo.name2fixturedefs.values()
-               for d in defs)
-
-
 def pytest_collection_modifyitems(config, items):
-    """Mark each test with its module's tier; start the slowest first; keep the tests that
-    share a module-scoped fixture on one worker (`--dist loadgroup`), so it is set up once."""
+    """Mark each test with its module's tier; start the slowest first."""
     items.sort(key=start_order)
     for item in items:
         module = Path(str(item.fspath)).stem
@@ -61,8 +54,6 @@ def pytest_collection_modifyitems(config, items):
                 f"tests/{module}.py is in no tier: add it to TIERS in tests/conftest.py"
             )
         item.add_marker(getattr(pytest.mark, tier))
-        if shares_a_module_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(module))
 
 
 @pytest.fixture(scope="session")

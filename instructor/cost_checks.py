@@ -15,7 +15,7 @@ import numpy as np
 from helpers.cost import python_lines
 from instructor.judging import copy, rng
 
-_ANALYTIC: dict = {}  # (function, signature) -> None if analytic, else the failure message
+_ANALYTIC: dict = {}  # function name -> None if analytic, else the failure message
 
 
 LOOP_LINES = 32  # each step adds at least 32 items: a Python loop over them runs >= 32 lines

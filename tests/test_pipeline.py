@@ -227,6 +227,7 @@ def test_feedback_preprocessors_remove_hidden_code_from_source_and_tracebacks():
                "traceback": ["    assert x == 1, 'visible'", "AssertionError: visible"]}
     cell.outputs = [nbformat.from_dict(quoting)]
     other = copy.deepcopy(cell)
+    other.id = nbformat.v4.new_code_cell().id  # a cell of its own (copies share an id)
     other.outputs = [nbformat.from_dict(visible)]
     nb = nbformat.v4.new_notebook(cells=[cell, other])
     exporter = NotebookExporter()

@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import ast
 import builtins
-import ctypes
-import errno
 import inspect
 import io
 import linecache
 import os
 import re
 import resource
-import signal
 import sys
 import traceback
 import types
 
 from helpers import cost
 from instructor.engine import protocol, seal
+from instructor.engine.children import (
+    END_CODE,
+    become_subreaper,
+    end_children,
+    exit_now,
+    wait_holding_gil,
+)
 from instructor.engine.namespaces import isolate
 from instructor.engine.shell import make_shell
 
-PR_SET_CHILD_SUBREAPER = 36
 CELL_FILE = re.compile(r"^<(cell \d+|timed exec|timed eval|magic-timeit)>$")
 
 
@@ -130,7 +133,7 @@ class Worker:
             return
         if child == 0:
             self._serve_test(names)
-        status = _wait_holding_gil(child)
+        status = wait_holding_gil(child)
         code = os.waitstatus_to_exitcode(status)
         self.channel.send({protocol.COPY_ENDED: self._ended(code, end_children())})
 
@@ -150,7 +153,7 @@ class Worker:
             except BaseException:  # noqa: B036 - the driver went away
                 os._exit(1)
             if req.get("op") == protocol.END:
-                _exit_now(END_CODE)
+                exit_now(END_CODE)
             self.request(req, buffers)
 
     def run(self, index: int, source: str) -> dict:
@@ -321,57 +324,6 @@ class Worker:
         raise self.wire.WireError(f"unknown node {tag!r}")
 
 
-END_CODE = 0x4E  # how a test-cell copy exits when its test cell is over
-
-
-def _exit_now(code: int) -> None:
-    """Exit at once (no atexit handlers, no flushing of student buffers)."""
-    os._exit(code)
-
-
-def _wait_holding_gil(child: int) -> int:
-    """waitpid(child) without releasing the GIL (so no thread of this process runs meanwhile)."""
-    libc = ctypes.PyDLL(None, use_errno=True)
-    status = ctypes.c_int(0)
-    while True:
-        got = libc.waitpid(child, ctypes.byref(status), 0)
-        if got == child:
-            return status.value
-        if ctypes.get_errno() != errno.EINTR:
-            return 0
-
-
-def end_children() -> int:
-    """Kill every process that is a child of this one (orphans come here: a subreaper); count."""
-    me, count = os.getpid(), 0
-    for _ in range(20):
-        found = []
-        for name in os.listdir("/proc"):
-            if name.isdigit() and int(name) != me:
-                try:
-                    with open(f"/proc/{name}/stat", "rb") as f:
-                        stat = f.read()
-                except OSError:
-                    continue
-                fields = stat[stat.rfind(b")") + 2 :].split()
-                if len(fields) > 1 and int(fields[1]) == me:
-                    found.append(int(name))
-        if not found:
-            break
-        for pid in found:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        for pid in found:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-            count += 1
-    return count
-
-
 def _text(value, cap: int) -> str:
     return value[:cap] if type(value) is str else ""
 
@@ -472,7 +424,7 @@ def main(rfd: int, wfd: int) -> None:
     for path in plan["drop_paths"]:
         while path in sys.path:
             sys.path.remove(path)
-    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    become_subreaper()
     note = seal.seal_worker()
     notes += [note] if note else []
     channel.send({"ready": True, "notes": notes, "pid": os.getpid()})

@@ -1,5 +1,6 @@
 """Hardened grading: verdicts come from the judge, whatever the student's code does."""
 
+import copy
 import json
 import os
 import textwrap
@@ -1079,3 +1080,58 @@ def test_text_a_student_function_returns_never_reaches_the_feedback(tmp_path):
     assert "saw_" not in text and "725" not in text, text
     assert "after True" in text  # one worker, still answering after the fork test
     assert not result.problems, result.problems
+
+
+# what test_forward's visible part made, read by the next student cell
+AFTER_FORWARD = "print('out', out.tolist(), 'x', x.tolist())"
+AFTER_BACKWARD = """
+made = sorted(n for n in ("cache", "dx", "x2", "cache2", "dx2") if n in globals())
+print("made", made, "next draw", round(float(rng.random()), 12))
+"""
+
+
+def test_later_cells_see_what_a_test_cells_visible_part_made_exactly_as_in_jupyter(tmp_path):
+    """A scratch cell after a test may read the test's `out`, and a test rebinds the student's
+    `x`: in the grader as in the kernel. Names bound only by a hidden part never reach it."""
+    from instructor.cells import strip_hidden_tests
+    from instructor.kernel_client import SteppedNotebookClient
+
+    tests = [graded("test_forward", TEST_FORWARD), student(AFTER_FORWARD),
+             graded("test_backward", TEST_BACKWARD), student(AFTER_BACKWARD)]
+    nb = notebook("x = 'mine'", tests=tests)
+    result = grade(nb, tmp_path)
+    assert statuses(result) == {"test_forward": "passed", "test_backward": "passed"}
+    graded_text = [c.outputs[0].text for c in result.nb.cells[-3::2]]
+
+    kernel = copy.deepcopy(nb)  # the student's kernel runs the release: hidden parts cut
+    for cell in kernel.cells:
+        if cell.cell_type == "code":
+            cell.source = strip_hidden_tests(cell.source)
+    SteppedNotebookClient(kernel, kernel_name="python3", timeout=60, startup_timeout=60,
+                          resources={"metadata": {"path": str(tmp_path)}}).execute()
+    kernel_text = ["".join(o.get("text", "") for o in c.outputs) for c in kernel.cells[-3::2]]
+    assert graded_text == kernel_text
+    assert graded_text[0] == "out [[0.0, 2.0], [3.0, 0.0]] x [[-1.0, 2.0], [3.0, -4.0]]\n"
+    assert "made ['cache', 'dx'] next draw" in graded_text[1], graded_text
+
+
+HANGS_OUTSIDE_THE_COPY = """
+_real = relu_forward
+def relu_forward(x):
+    try:
+        open("probe.txt", "w").close()  # refused in a test-cell copy, allowed in the worker
+    except OSError:
+        return _real(x)
+    import time
+    time.sleep(30)
+"""
+
+
+def test_a_visible_part_that_hangs_when_run_again_is_a_problem_and_costs_nothing(tmp_path):
+    nb = notebook(HANGS_OUTSIDE_THE_COPY, "print('after')")
+    nb.cells.insert(-2, nb.cells.pop(-4))  # ..., hang, test_forward, after, the other tests
+    result = grade(nb, tmp_path)
+    assert statuses(result) == ALL_PASS
+    assert any("(test_forward): its visible part, run again in the student's namespace" in p
+               and "ran out of time" in p for p in result.problems), result.problems
+    assert result.nb.cells[-3].outputs[0].text == "after\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from instructor.cells import grade_id, is_test_cell
+from instructor.cells import grade_id, is_test_cell, strip_hidden_tests
 
 from . import isolation, protocol, wire
 from .judge import free_names
@@ -286,6 +286,37 @@ class Session:
             self._end_copy(until, label)
         status, message, error = outcome
         self._record(index, cell, status, message, [error] if error else [])
+        if status in ("passed", "failed", "error"):
+            self._visible_part_again(index, cell, label)
+
+    def _visible_part_again(self, index: int, cell, label: str) -> None:
+        """Run the test cell's visible part in the worker itself, as the student's kernel runs it.
+
+        What the judge's run made is gone with the test-cell copy; in Jupyter the names the
+        visible part binds (and the student globals it rebinds) stay for later cells. Running
+        it again here, on its own public inputs, gives later student cells that same namespace.
+        Its outputs are not kept; the grade is the judge's.
+        """
+        visible = strip_hidden_tests(cell.source)
+        if not visible.strip() or self.worker is None or not self.worker.alive():
+            return
+        self.worker.post({"op": protocol.RUN, "index": index, "source": visible})
+        until = min(time.monotonic() + self.limits.cell_timeout, self.deadline)
+        state, frame = self.worker.wait(until)
+        while state == "ok" and _copy_ended(frame) is not None:  # a late word from the copy
+            state, frame = self.worker.wait(until)
+        if state == "ok":
+            ended = _run_reply(frame).get("ended")
+            if type(ended) is int and ended > 0:
+                self._ended_note(ended, label)
+            self.replay.append((index, visible))
+            return
+        why = "ran out of time" if state == "timeout" else "stopped the worker"
+        self.result.problems.append(
+            f"{label}: its visible part, run again in the student's namespace as Jupyter runs "
+            f"it, {why}; later cells run without what it makes"
+        )
+        self.worker.kill()
 
     def _judge_test(self, label: str, until: float):
         """Relay the judge's requests to the worker's test-cell copy; (status, message, error)."""
@@ -366,6 +397,15 @@ class Session:
     def _ended_note(self, count: int, label: str) -> None:
         plural = "es" if count > 1 else ""
         self.result.notices.append(f"{label}: {count} process{plural} it started ended with it")
+
+
+def _run_reply(frame) -> dict:
+    """The worker's reply to RUN, or an empty dict when it is malformed."""
+    try:
+        reply = wire.unpack(frame)[0]
+    except wire.WireError:
+        return {}
+    return reply if isinstance(reply, dict) else {}
 
 
 def _copy_ended(frame):

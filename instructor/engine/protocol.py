@@ -50,6 +50,11 @@ Test cell:
 5. driver -> worker: END. The copy exits; the worker kills what it left running and answers
    {COPY_ENDED: {code, why, ended}}; only then does it read the next message. Nothing the copy
    saw or changed reaches later student cells.
+6. driver -> worker: RUN {index, source: the test cell's visible part (its hidden blocks cut,
+   as in the student's release)}, when the test ran to its end (passed, failed or error). The
+   worker runs it as a student cell, on its own public inputs, so later student cells find what
+   they find in the student's kernel (`out` of the last visible test, a rebound `x`). The reply
+   is read only for processes it left running; the grade is the judge's.
 
 What a test cell can ask about the calls it made (proxy.py; instructor/judging.py builds on it):
     from instructor.engine.proxy import calls, last_call
@@ -67,7 +72,7 @@ one of its arrays in place: "<name> modified its input <x> in place; work on a n
 instead", quoting the line of the call (or as a hidden test's failure when that line is hidden).
 
 The driver never decodes student data beyond the RUN reply; the judge never runs student code;
-the worker never sees test source.
+the worker never sees hidden test source.
 """
 
 

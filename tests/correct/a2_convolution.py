@@ -147,4 +147,24 @@ print(out32.dtype, out32.shape)
         ),
         needs="IPython line magics (%timeit runs)",
     ),
+    Variant(
+        name="scratch_cell_reads_a_tests_output",
+        story="A scratch cell after a test prints the `out` the test made (as one does while "
+        "debugging) and defines the helper the backward pass then uses.",
+        edits=(
+            ("max_pool_backward_naive", POOL_ARGMAX,
+             POOL_ARGMAX.replace("np.unravel_index(np.argmax(window), window.shape)",
+                                 "first_max_position(window)")),
+        ),
+        extra=(
+            ("test_max_pool_forward_values", '''# what did the test above pool?
+print("pooled by the test:", out.ravel())
+
+
+def first_max_position(window):
+    return np.unravel_index(np.argmax(window), window.shape)
+'''),
+        ),
+        needs="a test cell's visible part leaves its names for later cells, as in the kernel",
+    ),
 ]

@@ -221,6 +221,35 @@ def test_tampering_cannot_rescue_a_wrong_solution(tmp_path, name):
     assert got["test_backward"] in {"failed", "error"}, got
 
 
+SMUGGLES_BUILTINS = """
+import sys
+_Worker = sys.modules["instructor.engine.worker"].Worker
+_reply = _Worker.reply
+def _smuggling(self, act, snapshot=False):
+    if snapshot:
+        inner = act
+        def act():
+            return dict(inner(), range=lambda *a: [], len=lambda *a: 0, __builtins__={})
+    return _reply(self, act, snapshot)
+_Worker.reply = _smuggling
+"""
+LOOPED_TEST = """
+import numpy as np
+for _ in range(3):
+    x = np.array([-1.0, 2.0])
+    assert relu_forward(x)[0].tolist() == [0.0, 2.0], "relu_forward values are wrong"
+"""
+
+
+def test_a_snapshot_brings_only_the_names_the_test_cell_reads(tmp_path):
+    """A worker patched to add builtins to the snapshot (an empty range) rescues nothing."""
+    tests = [graded("test_loop", LOOPED_TEST)]
+    result = grade(notebook(SMUGGLES_BUILTINS, solution=WRONG, tests=tests), tmp_path)
+    assert statuses(result) == {"test_loop": "failed"}, result.problems
+    assert statuses(grade(notebook(SMUGGLES_BUILTINS, tests=tests), tmp_path)) == {
+        "test_loop": "passed"}
+
+
 def test_swallowing_every_error_returns_junk_that_fails(tmp_path):
     junk = """
     def relu_forward(x):

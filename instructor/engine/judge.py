@@ -194,8 +194,9 @@ def withhold_student_text(exc: BaseException, message: str) -> str:
     return message
 
 
-def read_snapshot(channel: wire.Channel, link: Link) -> dict:
-    """The student's globals a test uses; a name whose value is malformed is left out."""
+def read_snapshot(channel: wire.Channel, link: Link, wanted: set[str]) -> dict:
+    """The student's globals a test uses: only the `wanted` names (the cell's free names, never
+    a builtin or anything the worker adds); a name whose value is malformed is left out."""
     link.tracked = []
     try:
         reply, buffers = channel.recv()
@@ -206,6 +207,8 @@ def read_snapshot(channel: wire.Channel, link: Link) -> dict:
         return {}
     snapshot = {}
     for name, node in values.items():
+        if name not in wanted:
+            continue
         try:
             snapshot[str(name)] = wire.Decoder(buffers, link.special, link.track).decode(node)
         except (wire.WireError, ValueError, TypeError, RecursionError):
@@ -243,6 +246,6 @@ def main(rfd: int, wfd: int) -> None:
             msg, _ = channel.recv()
         except EOFError:
             return
-        snapshot = read_snapshot(channel, link)
+        snapshot = read_snapshot(channel, link, set(free_names(msg["source"])))
         verdict = run_test(link, msg["index"], msg["source"], snapshot)
         channel.send(dict(verdict, op=protocol.DONE))

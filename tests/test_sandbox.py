@@ -1073,6 +1073,11 @@ def relu_forward(x):
         return Said(), x
     if x.size == 6:
         return os.fork, x  # a trusted module's function, returned as data
+    if x.size == 8:  # hands back a function named after what it saw, which changes its input
+        def changes(y):
+            y[0] = 0
+        changes.__name__ = _said(x)
+        return x.copy(), changes
     ns = {}  # from the next call on, a function whose parameter is named after what it saw
     exec(f"def h({_said(x)}):\\n    {_said(x)}[0] = 0\\n    return {_said(x)}, None", ns)
     relu_forward.__code__ = ns["h"].__code__
@@ -1083,6 +1088,7 @@ ECHO_TESTS = {
     "test_str": "from instructor.judging import as_array\nx = np.full(4, -7.25)",
     "test_class": "from instructor.judging import as_array\nx = np.full(5, -7.25)",
     "test_fork": "from instructor.judging import as_array\nx = np.full(6, -7.25)",
+    "test_named": "x = np.full(8, -7.25)",
     "test_param": "x = np.full(7, -7.25)",
 }
 ECHO_CHECKS = {
@@ -1090,13 +1096,14 @@ ECHO_CHECKS = {
     "test_str": "as_array(out, 'out')",
     "test_class": "as_array(out, 'out')",
     "test_fork": "as_array(out, 'out')",
+    "test_named": "relu_forward(x)[1](x)",  # in-place change: a message names the callee
     "test_param": "relu_forward(x)",  # changes its input in place: a message names it
 }
 
 
 def test_text_a_student_function_returns_never_reaches_the_feedback(tmp_path):
-    """What a function saw of a hidden input, written into a dict key, a string, a class name
-    or a parameter name it returns, stays out of the messages; a returned os.fork stays data."""
+    """What a function saw of a hidden input, written into a dict key, a string, a class name,
+    its own name or a parameter name, stays out of the messages; a returned os.fork stays data."""
     tests = [graded(name, f"import numpy as np\n{setup}\n### BEGIN HIDDEN TESTS\n"
                           f"out, _ = relu_forward(x)\n{ECHO_CHECKS[name]}\n"
                           "### END HIDDEN TESTS\n")

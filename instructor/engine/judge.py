@@ -246,6 +246,8 @@ def main(rfd: int, wfd: int) -> None:
             msg, _ = channel.recv()
         except EOFError:
             return
-        snapshot = read_snapshot(channel, link, set(free_names(msg["source"])))
+        free = free_names(msg["source"])
+        link.start_test(msg["source"], free)
+        snapshot = read_snapshot(channel, link, set(free))
         verdict = run_test(link, msg["index"], msg["source"], snapshot)
         channel.send(dict(verdict, op=protocol.DONE))

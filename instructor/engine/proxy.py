@@ -16,13 +16,15 @@ import weakref
 
 import numpy as np
 
+from instructor.cells import strip_hidden_tests
 from instructor.engine import protocol, wire
 
 SHARED_MODULES = re.compile(r"(numpy|helpers)(\.[A-Za-z_]\w*)*|math")  # modules mapped to ours
 # Words from the worker that a judge message may quote. The worker runs student code, so its
 # type names, descriptions and parameter names are student text that could carry hidden inputs
 # into feedback: a message quotes only the course's kind of name (short, lower case), the names
-# of builtin and numpy types, and the worker's own array description.
+# of builtin and numpy types, the worker's own array description, and a callee's name only when
+# the test cell writes it too (Link.target_name).
 SHORT_NAME = re.compile(r"[a-z_][a-z0-9_]{0,11}")
 SAFE_TYPES = frozenset(
     [name for name, value in vars(builtins).items() if isinstance(value, type)]
@@ -47,6 +49,13 @@ class Link:
         self.gone = False
         self.tracked: list = []
         self.names: dict[int, str] = {}
+        self.quotable: frozenset[str] = frozenset()  # the names the running test cell shows
+
+    def start_test(self, source: str, free: list[str]) -> None:
+        """A new test cell: a message may quote the names its visible part writes and the
+        student globals it reads (`free`)."""
+        visible = strip_hidden_tests(source)
+        self.quotable = frozenset(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", visible)) | set(free)
 
     def track(self, array, origin: int) -> None:
         """Remember an array read from the worker, to write the test's changes back later."""
@@ -120,7 +129,11 @@ class Link:
                           measured)
 
     def target_name(self, handle) -> str:
-        return self.names.get(handle, "student code")
+        """The callee's name for messages: the student's own name for it only when the test
+        cell's visible code or its free names hold that name too (a name is student text that
+        could carry hidden inputs), else "student code"."""
+        name = self.names.get(handle, "")
+        return name if name in self.quotable else "student code"
 
     def special(self, tag, args):
         """Handles become proxies; a few libraries' modules become the judge's own."""

@@ -1171,3 +1171,30 @@ def test_a_visible_part_that_hangs_when_run_again_is_a_problem_and_costs_nothing
     assert any("(test_forward): its visible part, run again in the student's namespace" in p
                and "ran out of time" in p for p in result.problems), result.problems
     assert result.nb.cells[-3].outputs[0].text == "after\n"
+
+
+STOPS_READING = """
+import gc, sys, time
+_Worker = sys.modules["instructor.engine.worker"].Worker
+for _w in gc.get_objects():
+    if isinstance(_w, _Worker):
+        _w.channel.recv = lambda *a, **k: time.sleep(10**6)  # sleeps: no CPU limit ends it
+"""
+
+
+def test_a_worker_that_stops_reading_is_ended_not_waited_for(tmp_path):
+    """Student code makes the worker stop reading, then comes a cell larger than the pipe: the
+    driver's write would block for good. The worker is ended, the cell named, the rest graded."""
+    import threading
+
+    nb = notebook(STOPS_READING, "x = 1\n" + ("#" * 99 + "\n") * 30_000)
+    done = []
+    thread = threading.Thread(target=lambda: done.append(grade(nb, tmp_path)), daemon=True)
+    thread.start()
+    thread.join(timeout=180)
+    assert done, "grading did not finish in 180 s: a write to the worker blocked"
+    result = done[0]
+    assert any("stopped reading its messages" in p and "cell 4" in p for p in result.problems), (
+        result.problems)
+    # the restarted worker replays the cell that stops it reading, so each test runs out of time
+    assert statuses(result) == dict.fromkeys(ALL_PASS, "timeout")

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 from instructor.paths import ROOT
 
@@ -14,6 +15,10 @@ from . import wire
 from .protocol import describe_death
 
 F_SETPIPE_SZ, PIPE_BYTES = 1031, 1 << 20
+# Seconds the worker has to take a message the driver writes. The driver writes only when the
+# worker should be reading, so one that has not read for this long has stopped (student code
+# can make it stop, sleeping, so no CPU limit ends it): it is killed, never waited for.
+WRITE_GRACE = 10.0
 
 
 class Process:
@@ -46,22 +51,33 @@ class Process:
         os.close(child_reads)
         os.close(child_writes)
         self.channel = wire.Channel(driver_reads, driver_writes)
-        self.killed = self.closed = False
+        self.bounded = kind == "worker"  # the judge is trusted to read what it is sent
+        if self.bounded:
+            os.set_blocking(driver_writes, False)
+        self.killed = self.closed = self.stalled = False
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
     def post(self, msg: dict) -> None:
-        """Send a message; a dead peer is noticed by the next wait()."""
-        try:
-            self.channel.send(msg)
-        except OSError:
-            pass
+        """Send a message; a dead peer (or a stalled worker, killed) is noticed by the next
+        wait()."""
+        self._send(lambda deadline: self.channel.send(msg, deadline=deadline))
 
     def post_frame(self, frame) -> None:
-        """Send a packed frame; a dead peer is noticed by the next wait()."""
+        """Send a packed frame; a dead peer (or a stalled worker, killed) is noticed by the next
+        wait()."""
+        self._send(lambda deadline: self.channel.send_frame(frame, deadline))
+
+    def _send(self, write) -> None:
         try:
-            self.channel.send_frame(frame)
+            write(time.monotonic() + WRITE_GRACE if self.bounded else None)
+        except TimeoutError:  # it stopped reading: end it, so the next wait() hears it died
+            self.stalled = self.killed = True
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         except OSError:
             pass
 
@@ -105,6 +121,8 @@ class Process:
 
     def death(self) -> str:
         """How the process ended, in words."""
+        if self.stalled:
+            return f"the worker stopped reading its messages for {WRITE_GRACE:g} s and was ended"
         try:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:

@@ -36,16 +36,27 @@ class Channel:
         self._frame: bytearray | None = None
         self._got = 0
 
-    def send(self, msg: dict, buffers: list | None = None) -> None:
+    def send(self, msg: dict, buffers: list | None = None, deadline: float | None = None) -> None:
         """Send one message whose "_b" table gives the lengths of `buffers`."""
         for part in pack_parts(msg, buffers or []):
-            self.send_frame(part)
+            self.send_frame(part, deadline)
 
-    def send_frame(self, frame) -> None:
-        """Send already packed bytes (a whole frame, or its parts in order)."""
+    def send_frame(self, frame, deadline: float | None = None) -> None:
+        """Send already packed bytes (a whole frame, or its parts in order).
+
+        With a deadline (and a non-blocking descriptor), a reader that stops reading before it
+        raises TimeoutError instead of blocking the writer for good.
+        """
         view = memoryview(frame).cast("B")
         while view:
-            written = os.write(self.wfd, view)
+            if deadline is not None:
+                wait = max(0.0, deadline - time.monotonic())
+                if not select.select([], [self.wfd], [], wait)[1]:
+                    raise TimeoutError("the reader stopped reading")
+            try:
+                written = os.write(self.wfd, view)
+            except BlockingIOError:
+                continue
             view = view[written:]
 
     def recv(self, deadline: float | None = None) -> tuple[dict, list] | None:

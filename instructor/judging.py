@@ -24,8 +24,10 @@ def copy(value):
     """A deep copy of plain data (arrays, tuples, lists, dicts); anything else is shared."""
     if isinstance(value, np.ndarray):
         return value.copy()
-    if isinstance(value, tuple | list):
+    if type(value) in (tuple, list):
         return type(value)(copy(v) for v in value)
+    if isinstance(value, tuple) and hasattr(type(value), "_make"):  # a namedtuple
+        return type(value)._make(copy(v) for v in value)
     if isinstance(value, dict):
         return {k: copy(v) for k, v in value.items()}
     return value

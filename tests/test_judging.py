@@ -25,6 +25,18 @@ def test_rng_follows_the_judge_seed_and_the_tag(monkeypatch):
     assert not np.array_equal(judging.rng("case").standard_normal(3), first)
 
 
+def test_copy_is_deep_for_plain_data_namedtuples_included():
+    from collections import namedtuple
+
+    Cache = namedtuple("Cache", "x pool_param")
+    value = {"a": [np.zeros(2), (np.ones(1), Cache(np.arange(3.0), {"stride": 2}))]}
+    got = judging.copy(value)
+    got["a"][0][0] = 5.0
+    got["a"][1][1].x[0] = 5.0
+    assert value["a"][0][0] == 0.0 and value["a"][1][1].x[0] == 0.0
+    assert type(got["a"][1][1]) is Cache and got["a"][1][1].pool_param == {"stride": 2}
+
+
 def test_call_hands_out_copies_and_names_an_argument_modified_in_place():
     x = np.arange(4.0)
 

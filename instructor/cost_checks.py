@@ -40,6 +40,9 @@ def conv_lines(forward, backward, make_args, generator) -> np.ndarray:
     return np.min(counts, axis=0)
 
 
+TIMED_SIZE = 256  # the timed input's height and width (k = 1: as many output positions)
+
+
 def check_conv_loops(forward, backward, generator, *, rounds: int = 5, factor: float = 10.0,
                      slack: float = 0.03, reference=None):
     """conv_forward_fast and conv_backward_fast loop in Python over no examples, channels,
@@ -49,11 +52,11 @@ def check_conv_loops(forward, backward, generator, *, rounds: int = 5, factor: f
     runs) must not grow by LOOP_LINES at both of two steps of more examples, or of more channels
     and filters: exact, on any machine (numpy's own Python code may take another path once, at
     some size; a loop adds lines at every step). Their time, measured here (a trusted clock), on
-    fresh inputs with 3 images of 128 x 128 output positions, against the reference's fast
+    fresh inputs with one image of 256 x 256 output positions, against the reference's fast
     layers (a baseline the student's code cannot touch) on the same inputs: at most `factor`
     times the reference's plus `slack` seconds for the call. A loop over the positions costs
-    over a hundred times the reference there (even vectorised over examples, channels and
-    filters), vectorised code a few times.
+    about 0.1 s there, three times the slack and 500 times the reference (even vectorised over
+    examples, channels and filters); vectorised code a few times the reference.
     """
     names = ("conv_forward_fast", "conv_backward_fast")
 
@@ -81,8 +84,8 @@ def check_conv_loops(forward, backward, generator, *, rounds: int = 5, factor: f
     layers = [(forward, backward), (reference.conv_forward_fast, reference.conv_backward_fast)]
     best = np.full((2, 2), np.inf)  # (forward, backward) x (student's, reference's)
     for _ in range(rounds):
-        args = conv_inputs(generator, 3, 1, 1, size=128, k=1, pad=0)  # 3 x 128 x 128 outputs
-        dout = generator.standard_normal((3, 1, 128, 128))
+        args = conv_inputs(generator, 1, 1, 1, size=TIMED_SIZE, k=1, pad=0)
+        dout = generator.standard_normal((1, 1, TIMED_SIZE, TIMED_SIZE))  # (N, F, H', W')
         for column, (fwd, bwd) in enumerate(layers):
             start = time.perf_counter()
             _, cache = fwd(*copy(args))
@@ -92,7 +95,7 @@ def check_conv_loops(forward, backward, generator, *, rounds: int = 5, factor: f
             best[1, column] = min(best[1, column], time.perf_counter() - start)
     for name, (student, ref) in zip(names, best, strict=True):
         assert student < factor * ref + slack, (
-            f"{name} took {student * 1e3:.1f} ms for 49152 output positions, where the "
+            f"{name} took {student * 1e3:.1f} ms for {TIMED_SIZE**2} output positions, where the "
             f"reference's vectorised layer takes {ref * 1e3:.1f} ms: it loops over pixels"
         )
 

@@ -9,8 +9,9 @@ had hung. Polling in steps of STEP seconds bounds that delay to one step.
 
 jupyter_client picks a kernel's ports free and the kernel binds them a moment later: with many
 kernels starting at once, another process can take one in between, and the kernel exits before
-it answers ("Kernel died before replying to kernel_info"). It has run none of the notebook, so
-a second kernel is started in its place (once).
+it answers ("Kernel died before replying to kernel_info"), or the client's first messages go
+unanswered ("Kernel didn't respond in N seconds"). It has run none of the notebook, so a second
+kernel is started in its place (once).
 """
 
 from __future__ import annotations
@@ -50,11 +51,12 @@ class SteppedKernelClient(AsyncKernelClient):
 
 
 DIED_AT_START = "Kernel died before replying to kernel_info"  # jupyter_client's words
+NO_ANSWER = "Kernel didn't respond in"  # jupyter_client's words, then the startup timeout
 
 
 class SteppedNotebookClient(NotebookClient):
     """nbclient's NotebookClient, talking to its kernel through a SteppedKernelClient; a kernel
-    that dies before it answers is replaced once."""
+    that dies or stays silent before it answers is replaced once."""
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -69,7 +71,7 @@ class SteppedNotebookClient(NotebookClient):
         try:
             return await super().async_start_new_kernel_client()
         except RuntimeError as error:  # nbclient has shut that kernel down and let it go
-            if DIED_AT_START not in str(error):
+            if DIED_AT_START not in str(error) and NO_ANSWER not in str(error):
                 raise
         self.km = self.create_kernel_manager()
         await super().async_start_new_kernel(**getattr(self, "_start_kwargs", {}))

@@ -98,6 +98,29 @@ def test_a_kernel_that_dies_before_it_answers_is_replaced_once(tmp_path, monkeyp
     assert nb.cells[0].outputs[0]["text"] == "42\n"
 
 
+SILENT_FIRST = """
+import os, time
+mark = os.environ["KERNEL_MARK"]
+if not os.path.exists(mark):  # the first start: alive but never answering
+    open(mark, "w").close()
+    time.sleep(600)
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
+
+
+def test_a_kernel_that_stays_silent_at_start_is_replaced_once(tmp_path, monkeypatch):
+    import nbformat
+
+    from instructor.kernel_client import SteppedNotebookClient
+
+    kernel_that_dies(tmp_path, monkeypatch, SILENT_FIRST)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    SteppedNotebookClient(nb, kernel_name="dies", startup_timeout=10, timeout=60).execute()
+    assert (tmp_path / "started-once").exists()  # the first kernel did stay silent
+    assert nb.cells[0].outputs[0]["text"] == "42\n"
+
+
 def test_a_kernel_that_always_dies_is_an_error(tmp_path, monkeypatch):
     import nbformat
 

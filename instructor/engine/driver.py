@@ -306,7 +306,7 @@ class Session:
         while state == "ok" and _copy_ended(frame) is not None:  # a late word from the copy
             state, frame = self.worker.wait(until)
         if state == "ok":
-            ended = _run_reply(frame).get("ended")
+            ended = _worker_message(frame).get("ended")
             if type(ended) is int and ended > 0:
                 self._ended_note(ended, label)
             self.replay.append((index, visible))
@@ -399,22 +399,18 @@ class Session:
         self.result.notices.append(f"{label}: {count} process{plural} it started ended with it")
 
 
-def _run_reply(frame) -> dict:
-    """The worker's reply to RUN, or an empty dict when it is malformed."""
+def _worker_message(frame) -> dict:
+    """The message in a worker frame, or an empty dict when it is malformed."""
     try:
-        reply = wire.unpack(frame)[0]
+        msg = wire.unpack(frame)[0]
     except wire.WireError:
         return {}
-    return reply if isinstance(reply, dict) else {}
+    return msg if isinstance(msg, dict) else {}
 
 
 def _copy_ended(frame):
     """The COPY_ENDED report in a worker frame, if it is one."""
-    try:
-        msg = wire.unpack(frame)[0]
-    except wire.WireError:
-        return None
-    info = msg.get(protocol.COPY_ENDED)
+    info = _worker_message(frame).get(protocol.COPY_ENDED)
     return info if isinstance(info, dict) else None
 
 

@@ -226,6 +226,26 @@ def check_backward(name: str, forward, backward, ref_forward, ref_backward, args
                       atol=atol, shapes_only=shapes_only)
 
 
+def live_network_draw(g: np.random.Generator, net, scale: float, x_shape: tuple,
+                      num_classes: int, tries: int = 1000):
+    """(params, X, y) drawn from g, params shaped like net.params, with every unit of net live.
+
+    In a draw where some ReLU unit is off for every example, the gradient of all below it is
+    multiplied by zero, and a wrong layer there can match the reference. net (the reference,
+    whose params are set to the draw) must give every bias a non-zero gradient on (X, y).
+    """
+    shapes = {k: np.shape(v) for k, v in net.params.items()}
+    for _ in range(tries):
+        params = {k: scale * g.standard_normal(shape) for k, shape in shapes.items()}
+        X = g.standard_normal(x_shape)
+        y = g.integers(0, num_classes, size=x_shape[0])
+        net.params = copy(params)
+        _, grads = net.loss(copy(X), copy(y))
+        if all(np.all(np.abs(grads[k]) > 1e-8) for k in shapes if k.startswith("b")):
+            return params, X, y
+    raise RuntimeError(f"no draw in {tries} left every unit live (scale {scale}, X {x_shape})")
+
+
 def conv_forward_floor(x, w, b, conv_param):
     """The naive reference convolution, with the output size rounded down when the windows do
     not tile the padded input (the rows and columns no window reaches are left out)."""

@@ -125,6 +125,10 @@ def test_hidden_test_blocks_are_well_formed(assignment_id):
             f"{name}: hidden inputs come from instructor.judging.rng (the course secret and the "
             f"student), not from a seed a student can read in a resubmission: {fixed}"
         )
+        assert not _params_drawn_by_hand(hidden), (
+            f"{name}: a network's hidden params come from instructor.judging.live_network_draw, "
+            "so that no ReLU unit is off for every example and hides the layers below it"
+        )
 
 
 def _fixed_seeds(code: str) -> list[str]:
@@ -141,6 +145,28 @@ def _fixed_seeds(code: str) -> list[str]:
         found += [ast.unparse(node) for k in node.keywords
                   if k.arg == "seed" and isinstance(k.value, ast.Constant)]
     return found
+
+
+def _params_drawn_by_hand(code: str) -> bool:
+    """Whether code draws a network's params itself: params = {k: g.standard_normal(...)}."""
+    draws = ("standard_normal", "normal", "uniform", "random")
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", getattr(t, "attr", "")) == "params" for t in node.targets
+        ):
+            calls = [n for n in ast.walk(node.value) if isinstance(n, ast.Call)]
+            if any(getattr(c.func, "attr", "") in draws for c in calls):
+                return True
+    return False
+
+
+def test_params_drawn_by_hand_are_found():
+    by_hand = "params = {k: 0.7 * g.standard_normal(s) for k, s in shapes.items()}"
+    assert _params_drawn_by_hand(by_hand) and _params_drawn_by_hand("net." + by_hand)
+    live = "params, X, y = live_network_draw(g, net, 0.7, (9, 8), 5)\nmodel.params = params"
+    assert not _params_drawn_by_hand(live)
+    assert not _params_drawn_by_hand("net.params = {k: np.asarray(v) for k, v in got.items()}")
+    assert not _params_drawn_by_hand("out = check_call('f', f, ref.f, {'x': x}, outputs='out')")
 
 
 def test_a_hidden_seed_is_found():

@@ -257,3 +257,30 @@ def test_describe_says_what_a_value_is():
     assert judging.describe(np.zeros((2, 0))) == "an array of dtype <f8, shape (2, 0)"
     assert judging.describe("abc") == "a str of length 3"
     assert judging.describe(None) == "None"
+
+
+def test_live_network_draw_redraws_until_every_unit_gets_gradient():
+    net = load_reference("a1_fully_connected").TwoLayerNet(input_dim=3, hidden_dim=6,
+                                                           num_classes=2)
+    plain_dead = 0
+    for seed in range(40):
+        params, X, y = judging.live_network_draw(np.random.default_rng(seed), net, 1.0, (2, 3), 2)
+        assert all(params[k].shape == v.shape for k, v in net.params.items())
+        assert X.shape == (2, 3) and y.shape == (2,) and set(y) <= {0, 1}
+        net.params = judging.copy(params)
+        _, grads = net.loss(X, y)
+        assert np.all(grads["b1"] != 0) and np.all(grads["b2"] != 0)
+        again = judging.live_network_draw(np.random.default_rng(seed), net, 1.0, (2, 3), 2)
+        assert np.array_equal(again[1], X) and np.array_equal(again[2], y)  # reproducible
+        g = np.random.default_rng(seed)  # the first draw, as a plain draw would take it
+        net.params = {k: 1.0 * g.standard_normal(v.shape) for k, v in params.items()}
+        _, first = net.loss(g.standard_normal((2, 3)), g.integers(0, 2, size=2))
+        plain_dead += not np.all(first["b1"] != 0)
+    assert plain_dead >= 10  # two examples leave some of six units off in most plain draws
+
+
+def test_live_network_draw_gives_up_with_a_message_when_no_draw_is_live():
+    net = load_reference("a1_fully_connected").TwoLayerNet(input_dim=3, hidden_dim=60,
+                                                           num_classes=2)
+    with pytest.raises(RuntimeError, match=r"no draw in 5 .*scale 1.0, X \(1, 3\)"):
+        judging.live_network_draw(np.random.default_rng(0), net, 1.0, (1, 3), 2, tries=5)

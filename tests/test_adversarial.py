@@ -9,9 +9,11 @@ tampered test cells and metadata, or a broken submission folder. Each class is g
 
 import copy
 import json
+import os
 import re
 import sqlite3
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -557,6 +559,41 @@ def test_one_malformed_notebook_fails_alone_and_the_class_is_graded(tmp_path, mo
     for name in ("reference", "breaks_job", "breaks_finish"):
         assert rows[name]["status"] == "needs manual grading", (name, rows[name])
         assert float(rows[name]["score"]) == full.score, name
+
+
+def wedged_job(course, gradebook, assignment, student, *args):
+    """A grading job that never ends (as on a frozen worker); it leaves its pid in PID_FILE."""
+    with open(os.environ["PID_FILE"], "w") as file:
+        file.write(str(os.getpid()))
+    time.sleep(600)
+
+
+def test_a_job_that_never_ends_is_stopped_and_named_and_grading_again_recovers(
+        tmp_path, monkeypatch):
+    from instructor.grading import jobs
+    from instructor.grading.pipeline import grade
+
+    root = make_course(tmp_path, [A])
+    submit(root, "wedged", A, reference_submission(A))
+    monkeypatch.setenv("PID_FILE", str(tmp_path / "job.pid"))
+    monkeypatch.setattr(jobs, "run_job", wedged_job)
+    monkeypatch.setattr(jobs, "JOB_SLACK", 3.0)
+    lines = []
+    started = time.perf_counter()
+    subs = grade(root, jobs=1, limits=Limits(cell_timeout=5, total_timeout=5), out=lines.append)
+    waited = time.perf_counter() - started
+    assert 8 <= waited < 60, f"the stalled batch ended after {waited:.0f}s, not 5 + 3 s"
+    (sub,) = subs
+    assert sub.status == ("failed: grading stopped: no job finished in 8 s (the notebook time "
+                          "limit and slack): a worker was lost or froze; grade again")
+    assert any("wedged" in line and "no job finished in 8 s" in line for line in lines), lines
+    pid = int((tmp_path / "job.pid").read_text())
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text(
+        ).split()[2], "the frozen job's process was left running"
+
+    monkeypatch.undo()
+    (regraded,) = grade(root, jobs=1, limits=LIMITS, out=lambda *_: None)
+    assert regraded.status == "needs manual grading" and failed_tests(root, "wedged", A) == set()
 
 
 def test_huge_markdown_is_cut_for_display_with_a_note(tmp_path):

@@ -27,6 +27,7 @@ GRADEBOOK = "gradebook.db"
 SECRET = f"{GRADING}/secret"
 
 SCHEDULER_TIMEOUT = 10  # seconds to reach a Dask scheduler before `make grade` says none answers
+JOB_SLACK = 120.0  # seconds a job may take beyond its notebook's total_timeout (nbgrader, feedback)
 
 
 def pack(root: Path, items: list[str]) -> bytes:
@@ -161,6 +162,18 @@ def executor(jobs: int, scheduler: str | None = None):
             yield pool
     finally:
         client.close()
+
+
+def stop(pool) -> None:
+    """End a pool at once: queued jobs are cancelled and local worker processes killed."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # a local pool's
+    if processes:
+        pool.shutdown(wait=False, cancel_futures=True)
+    else:  # a Dask cluster's executor: its tasks are released, the workers go on serving
+        pool.shutdown(wait=False)
+    for process in processes:
+        process.kill()
+        process.join(10)
 
 
 def store_outputs(root: Path, result: dict, cache_dir: Path) -> None:

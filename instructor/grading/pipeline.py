@@ -191,7 +191,7 @@ def grade_all(api, root: Path, subs, limits: Limits, cache_dir: Path, jobs: int,
     """Grade every staged submission as a job (in parallel), taking each result in as it comes."""
     from nbgrader.api import Gradebook
 
-    from .jobs import executor, job_items, pack, run_job
+    from .jobs import JOB_SLACK, executor, job_items, pack, run_job, stop
 
     work = [s for s in subs if s.staged is not None]
     if not work:
@@ -205,6 +205,9 @@ def grade_all(api, root: Path, subs, limits: Limits, cache_dir: Path, jobs: int,
         before = {sub.key: _manual_snapshot(gb, sub) for sub in work}
     where = f"on the Dask cluster at {scheduler}" if scheduler else f"{jobs} at a time"
     out(f"grading {len(work)} submissions, {where}")
+    # Each running job ends within its notebook's time limit and some slack, so some job always
+    # finishes within that long of the last one; a longer wait means a lost or frozen worker.
+    stall = limits.total_timeout + JOB_SLACK
     with executor(jobs, scheduler) as pool, Gradebook(api.coursedir.db_url,
                                                       api.coursedir.course_id) as gb:
         futures = {}
@@ -213,22 +216,42 @@ def grade_all(api, root: Path, subs, limits: Limits, cache_dir: Path, jobs: int,
             future = pool.submit(run_job, course, gradebook, sub.assignment, sub.student_id,
                                  limits.as_dict(), str(cache_dir), feedback)
             futures[future] = sub
-        for future in concurrent.futures.as_completed(futures):
-            sub = futures[future]
-            t0 = time.perf_counter()
-            try:
-                result = future.result()
-            except Exception as error:  # one broken job never stops the class
-                sub.failure = f"grading stopped: {type(error).__name__}: {error}"
-                state.data.pop(sub.key, None)
-            else:
-                with isolated(sub, "autograde"):
-                    finish(api, root, sub, state, result, before[sub.key], cache_dir, gb)
-            with isolated(sub, "reading grades"):
-                read_grades(api, sub, gb)
-            sub.serial_seconds = time.perf_counter() - t0
-            sub.seconds = sub.run_seconds + sub.serial_seconds
-            out(progress(sub))
+        pending = set(futures)
+        while pending:
+            done, pending = concurrent.futures.wait(
+                pending, timeout=stall, return_when=concurrent.futures.FIRST_COMPLETED)
+            if not done:
+                stop(pool)
+                for future in sorted(pending, key=lambda f: futures[f].key):
+                    sub = futures[future]
+                    sub.failure = (f"grading stopped: no job finished in {stall:.0f} s (the "
+                                   "notebook time limit and slack): a worker was lost or froze; "
+                                   "grade again")
+                    state.data.pop(sub.key, None)
+                    with isolated(sub, "reading grades"):
+                        read_grades(api, sub, gb)
+                    out(progress(sub))
+                break
+            for future in done:
+                _take(api, root, futures[future], future, state, before, cache_dir, gb, out)
+
+
+def _take(api, root, sub, future, state, before, cache_dir, gb, out) -> None:
+    """Take one finished job's result into the course (or record why it failed)."""
+    t0 = time.perf_counter()
+    try:
+        result = future.result()
+    except Exception as error:  # one broken job never stops the class
+        sub.failure = f"grading stopped: {type(error).__name__}: {error}"
+        state.data.pop(sub.key, None)
+    else:
+        with isolated(sub, "autograde"):
+            finish(api, root, sub, state, result, before[sub.key], cache_dir, gb)
+    with isolated(sub, "reading grades"):
+        read_grades(api, sub, gb)
+    sub.serial_seconds = time.perf_counter() - t0
+    sub.seconds = sub.run_seconds + sub.serial_seconds
+    out(progress(sub))
 
 
 def _ensure_gradebook(api, root: Path) -> None:
